@@ -1,0 +1,54 @@
+"""Stage `eval_voc@{base,sft}`: classify the test split and score it against the gold segments."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import click
+
+from voc.evaluation import generate_outputs, leaf_counts, prediction_rows
+from voc.io import atomic_path, load_yaml, read_jsonl, write_json, write_jsonl
+from voc.scoring import l1_confusion_rows, level_f1_rows, per_leaf_table, score_predictions
+from voc.taxonomy import load_taxonomy
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        if rows:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", type=click.Path(exists=True))
+@click.option("--model", "model_dir", required=True, type=click.Path(exists=True))
+@click.option("--name", required=True, help="base or sft: names the outputs")
+@click.option("--data", default="data/prepared/voc", type=click.Path(exists=True))
+@click.option("--out", required=True, type=click.Path(), help="metrics JSON")
+@click.option("--details", required=True, type=click.Path(), help="folder for predictions and plot data")
+def main(params_path: str, model_dir: str, name: str, data: str, out: str, details: str) -> None:
+    p = load_yaml(params_path)
+    ev = p["eval"]
+    taxonomy = load_taxonomy(Path(data) / "taxonomy.csv")
+    test = read_jsonl(Path(data) / "test.jsonl")[: ev.get("limit") or None]
+    train_counts = leaf_counts(read_jsonl(Path(data) / "train.jsonl"), taxonomy.levels)
+    outputs = generate_outputs(ev["backend"], model_dir, [r["messages"][:-1] for r in test],
+                               int(ev["max_new_tokens"]), int(ev["batch_size"]),
+                               p["model"]["trust_remote_code"], p["model"]["allow_pickle"])
+    rows = prediction_rows(test, outputs, taxonomy)
+    metrics = score_predictions(rows, taxonomy, train_counts)
+    d = Path(details)
+    d.mkdir(parents=True, exist_ok=True)
+    write_jsonl(d / "predictions.jsonl", rows)
+    write_csv(d / "per_leaf.csv", per_leaf_table(rows, taxonomy, train_counts))
+    write_json(d / "level_f1.json", level_f1_rows(metrics, name))
+    write_json(d / "l1_confusion.json", l1_confusion_rows(rows))
+    write_json(out, metrics)
+    click.echo(f"eval_voc[{name}]: leaf F1 {metrics['f1']:.4f}, JSON-valid {metrics['json_valid_rate']:.3f} "
+               f"on {metrics['n']} comments")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Stage `mix`: all customer train records + general records drawn to the share `mix`, shuffled with the seed."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import click
+
+from voc.io import load_yaml, read_jsonl, write_json, write_jsonl
+from voc.mixing import mix_records, validate_mix
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", type=click.Path(exists=True))
+@click.option("--train", default="data/prepared/voc/train.jsonl", type=click.Path(exists=True))
+@click.option("--general", "general_path", default="data/general/general.jsonl", type=click.Path(exists=True))
+@click.option("--tokenizer", default="models/base", type=click.Path(exists=True))
+@click.option("--out", default="data/mixed/train.jsonl", type=click.Path())
+@click.option("--metrics", default="metrics/mix.json", type=click.Path())
+def main(params_path: str, train: str, general_path: str, tokenizer: str, out: str, metrics: str) -> None:
+    p = load_yaml(params_path)
+    mix = validate_mix(p["mix"])
+    from voc.modeling import load_tokenizer
+
+    tok = load_tokenizer(tokenizer)
+    def n_tokens(row: dict) -> int:
+        return len(tok.apply_chat_template(row["messages"], tokenize=True))
+
+    customer = [{"id": r["id"], "messages": r["messages"]} for r in read_jsonl(train)]
+    general: dict[str, list[dict]] = defaultdict(list)
+    for r in read_jsonl(general_path):
+        general[r["source"]].append({"id": r["id"], "messages": r["messages"]})
+    weights = {s["name"]: float(s.get("weight", 1.0)) for s in p["general"]["sources"]}
+    rows, report = mix_records(customer, dict(general), weights, mix, int(p["seed"]), p["mix_unit"], n_tokens)
+    write_jsonl(out, rows)
+    write_json(metrics, report)
+    click.echo(f"mix={mix} ({p['mix_unit']}): {report['records']} records, general share "
+               f"{report['general_record_share']:.3f} of records, {report['general_token_share']:.3f} of tokens")
+
+
+if __name__ == "__main__":
+    main()

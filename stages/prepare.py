@@ -1,0 +1,74 @@
+"""Stage `prepare`: raw taxonomy + comments -> validated SFT chat records and a leak-free test split."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import click
+
+from voc.decontam import split_overlap
+from voc.evaluation import leaf_counts
+from voc.io import load_yaml, write_json, write_jsonl
+from voc.prompt import build_messages, system_prompt
+from voc.records import load_comments
+from voc.taxonomy import load_taxonomy
+
+
+def seeded_split(rows: list[dict], test_size: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """Shuffle with the seed and cut; the test split keeps at least one comment."""
+    order = list(rows)
+    random.Random(seed).shuffle(order)
+    n_test = max(1, round(len(order) * test_size))
+    return order[n_test:], order[:n_test]
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", type=click.Path(exists=True))
+@click.option("--out", default="data/prepared/voc", type=click.Path())
+@click.option("--metrics", default="metrics/data.json", type=click.Path())
+@click.option("--plot", default="metrics/plots/leaf_frequency.json", type=click.Path())
+def main(params_path: str, out: str, metrics: str, plot: str) -> None:
+    p = load_yaml(params_path)
+    data, prep = p["data"], p["prepare"]
+    taxonomy = load_taxonomy(data["taxonomy"])
+    strict, max_chars = bool(prep["strict"]), int(prep["max_chars"])
+    loaded = load_comments(data["comments"], taxonomy, strict=strict, max_chars=max_chars)
+    if data.get("test_file"):
+        test_loaded = load_comments(data["test_file"], taxonomy, strict=strict, max_chars=max_chars)
+        train, test = loaded.accepted, test_loaded.accepted
+        rejects = loaded.rejects + test_loaded.rejects
+    else:
+        train, test = seeded_split(loaded.accepted, float(prep["test_size"]), int(p["seed"]))
+        test_loaded, rejects = None, loaded.rejects
+    # The test split stays fixed; training comments that (near-)duplicate a test comment are removed and counted.
+    hits = split_overlap([r["text"] for r in train], [r["text"] for r in test], 13)
+    leaked = {h[0] for h in hits}
+    train = [r for i, r in enumerate(train) if i not in leaked]
+
+    system = system_prompt(taxonomy, p["prompt"]["taxonomy"])
+    def records(rows: list[dict]) -> list[dict]:
+        return [{**r, "messages": build_messages(r["text"], system, r["segments"], taxonomy.levels)} for r in rows]
+
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    write_jsonl(outdir / "train.jsonl", records(train))
+    write_jsonl(outdir / "test.jsonl", records(test))
+    write_jsonl(outdir / "rejects.jsonl", rejects)
+    shutil.copyfile(data["taxonomy"], outdir / "taxonomy.csv")
+    counts = loaded.counts()
+    if test_loaded:
+        counts["test_file"] = test_loaded.counts()
+    counts.update({"train": len(train), "test": len(test), "split_near_duplicates_removed": len(leaked),
+                   "leaves": len(taxonomy.leaves), "levels": taxonomy.depth,
+                   "segments_train": sum(len(r["segments"]) for r in train)})
+    write_json(metrics, counts)
+    freq = leaf_counts(train, taxonomy.levels)
+    write_json(plot, [{"rank": i, "leaf": leaf, "count": n} for i, (leaf, n) in enumerate(freq.items(), 1)])
+    click.echo(f"prepare: read {counts['read']}, accepted {counts['accepted']}, rejected {counts['rejected']}; "
+               f"train {len(train)}, test {len(test)}, near-duplicates removed {len(leaked)}")
+
+
+if __name__ == "__main__":
+    main()
