@@ -1,0 +1,40 @@
+"""DVC stage: supervised fine-tuning, launched as `accelerate launch --config_file <cfg> stages/sft.py ...`.
+
+Only argument parsing lives here; the work is `voc.training.train_sft` (rank 0 writes every output).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from voc.io import load_yaml
+from voc.training import TrainingInterrupted, train_sft
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(exists=True))
+@click.option("--train", "train_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="mixed training rows {id, source, messages}")
+@click.option("--base", "base_dir", required=True, type=click.Path(exists=True), help="base model directory")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="where the fine-tuned model goes")
+@click.option("--checkpoints", "ckpt_dir", required=True, type=click.Path(), help="persistent checkpoint dir")
+@click.option("--live", "live_dir", required=True, type=click.Path(), help="DVCLive metrics dir")
+def main(params_path: str, train_path: str, base_dir: str, out_dir: str, ckpt_dir: str, live_dir: str) -> None:
+    """Fine-tune the base model on the training rows (resumes from --checkpoints after a kill)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    params = load_yaml(params_path)
+    model = params.get("model") or {}
+    try:
+        train_sft(train_path, base_dir, out_dir, ckpt_dir, live_dir, params["sft"],
+                  trust_remote_code=bool(model.get("trust_remote_code", False)),
+                  allow_pickle=bool(model.get("allow_pickle", False)))
+    except TrainingInterrupted as e:
+        logging.getLogger("voc.training").warning("%s", e)
+        sys.exit(143)
+
+
+if __name__ == "__main__":
+    main()

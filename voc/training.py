@@ -1,0 +1,209 @@
+"""Supervised fine-tuning with transformers' Trainer: full or LoRA, resumable, launched through accelerate.
+
+Checkpoints live in a persistent directory stamped with a fingerprint of (train file, sft params, base
+config, world size); a rerun after a kill resumes from the last complete checkpoint of the *same* run and
+wipes checkpoints of a different one. The final model is saved atomically as a plain safetensors directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from voc.errors import ParamsError, VocError
+from voc.io import atomic_path, read_jsonl, write_json
+from voc.modeling import check_safetensors, load_tokenizer, pick_device
+from voc.training_ckpt import GracefulStop, last_complete_checkpoint, prepare_checkpoints, run_fingerprint
+from voc.training_data import IGNORE_INDEX, build_dataset, tokenize_example
+
+__all__ = ["build_dataset", "tokenize_example", "make_training_args", "train_sft", "TrainingInterrupted"]
+
+log = logging.getLogger("voc.training")
+
+_REQUIRED = ("method", "lr", "epochs", "max_steps", "batch_size", "grad_accum", "max_length", "warmup_ratio",
+             "weight_decay", "lr_scheduler", "save_steps", "logging_steps", "seed")
+
+
+class TrainingInterrupted(VocError):
+    """Training stopped on SIGTERM after saving a checkpoint; a rerun resumes from it."""
+
+
+def check_sft_params(sft: dict) -> None:
+    """Fail early, naming the key, rather than deep inside the Trainer."""
+    missing = [k for k in _REQUIRED if k not in sft]
+    if missing:
+        raise ParamsError("params.yaml", None, f"sft is missing {missing}", "add them to the sft: block")
+    if sft["method"] not in ("full", "lora"):
+        raise ParamsError("params.yaml", None, f"sft.method is {sft['method']!r}", "use 'full' or 'lora'")
+    if sft["method"] == "lora" and not isinstance(sft.get("lora"), dict):
+        raise ParamsError("params.yaml", None, "sft.method is lora but sft.lora is missing",
+                          "add sft.lora with r, alpha, dropout, target_modules")
+    if not 0 <= float(sft["warmup_ratio"]) < 1:
+        raise ParamsError("params.yaml", None, f"sft.warmup_ratio is {sft['warmup_ratio']}", "use a value in [0, 1)")
+    if int(sft["max_steps"]) <= 0 and float(sft["epochs"]) <= 0:
+        raise ParamsError("params.yaml", None, "neither sft.epochs nor sft.max_steps is positive",
+                          "set sft.epochs > 0 or sft.max_steps > 0")
+
+
+def _forced_cpu() -> bool:
+    """`accelerate launch` with `use_cpu: true` exports ACCELERATE_USE_CPU; honour it even on a GPU box."""
+    return os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+
+
+def make_training_args(sft: dict, out_dir: str | Path, use_cpu: bool | None = None, **overrides: Any):
+    """TrainingArguments from the sft: block. bf16 on CUDA, fp32 on CPU; no automatic reporting (DVCLive is
+    added explicitly); seeded data order; few checkpoints kept. Weights are always saved as safetensors
+    (transformers 5 has no pickle option left)."""
+    from transformers import TrainingArguments
+
+    check_sft_params(sft)
+    use_cpu = _forced_cpu() if use_cpu is None else use_cpu
+    device, _ = pick_device()
+    bf16 = device == "cuda" and not use_cpu
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(out_dir),
+        learning_rate=float(sft["lr"]),
+        num_train_epochs=float(sft["epochs"]),
+        max_steps=int(sft["max_steps"]) if int(sft["max_steps"]) > 0 else -1,
+        per_device_train_batch_size=int(sft["batch_size"]),
+        gradient_accumulation_steps=int(sft["grad_accum"]),
+        warmup_steps=float(sft["warmup_ratio"]),  # a float in [0, 1) is a ratio of the total steps
+        weight_decay=float(sft["weight_decay"]),
+        lr_scheduler_type=sft["lr_scheduler"],
+        save_strategy="steps",
+        save_steps=int(sft["save_steps"]),
+        save_total_limit=2,
+        logging_strategy="steps",
+        logging_steps=int(sft["logging_steps"]),
+        seed=int(sft["seed"]),
+        data_seed=int(sft["seed"]),
+        bf16=bf16,
+        use_cpu=use_cpu,
+        report_to="none",
+        dataloader_num_workers=0,
+        dataloader_pin_memory=bf16,  # pinned memory only helps host-to-GPU copies
+        ddp_find_unused_parameters=False,
+        disable_tqdm=True,
+    )
+    kwargs.update(overrides)
+    return TrainingArguments(**kwargs)
+
+
+def _load_model(base: str | Path, sft: dict, trust_remote_code: bool, allow_pickle: bool):
+    """fp32 master weights (the Trainer autocasts to bf16 on CUDA); LoRA wraps them with peft adapters."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    check_safetensors(base, allow_pickle)
+    model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32, trust_remote_code=trust_remote_code,
+                                                 use_safetensors=not allow_pickle)
+    if sft["method"] == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lc = sft["lora"]
+        config = LoraConfig(r=int(lc["r"]), lora_alpha=int(lc["alpha"]), lora_dropout=float(lc["dropout"]),
+                            target_modules=lc["target_modules"], task_type="CAUSAL_LM")
+        model = get_peft_model(model, config)
+    return model
+
+
+def _dvclive_callback(live_dir: str | Path, resume: bool):
+    """DVCLive's HF callback, logging at the Trainer's global step so a resumed curve continues in place."""
+    from dvclive import Live
+    from dvclive.huggingface import DVCLiveCallback
+
+    class StepAlignedDVCLive(DVCLiveCallback):
+        def on_log(self, args, state, control, **kwargs):
+            self.live.step = state.global_step
+            super().on_log(args, state, control, **kwargs)
+
+    live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, resume=resume)
+    return StepAlignedDVCLive(live=live)
+
+
+def _save_final(trainer, tokenizer, out_dir: str | Path, method: str) -> None:
+    """Plain full model (LoRA merged) + tokenizer with its chat template, renamed into place only when done.
+
+    `get_state_dict` is collective (gathers FSDP shards), so every rank calls it; only rank 0 writes.
+    """
+    acc = trainer.accelerator
+    state_dict = acc.get_state_dict(trainer.model) if method == "full" else None
+    if not acc.is_main_process:
+        return
+    model = acc.unwrap_model(trainer.model)
+    if method == "lora":
+        model = model.merge_and_unload()
+    with atomic_path(out_dir) as tmp:
+        model.save_pretrained(tmp, state_dict=state_dict)
+        tokenizer.save_pretrained(tmp)
+
+
+def _checkpoint_step(ckpt: str) -> int:
+    from transformers import TrainerState
+
+    return TrainerState.load_from_json(os.path.join(ckpt, "trainer_state.json")).global_step
+
+
+def _resume_point(state, ckpt_dir: Path, fingerprint: dict) -> str | None:
+    """Rank 0 validates (and maybe wipes) the checkpoint dir; every rank then reads the same resume point."""
+    if state.is_main_process:
+        prepare_checkpoints(ckpt_dir, fingerprint)
+    state.wait_for_everyone()
+    return last_complete_checkpoint(ckpt_dir)
+
+
+def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path, checkpoints_dir: str | Path,
+              live_dir: str | Path, sft: dict, trust_remote_code: bool = False, allow_pickle: bool = False,
+              **arg_overrides: Any) -> dict:
+    """Fine-tune `base_dir` on the chat rows of `train_path`; save a plain model to `out_dir`.
+
+    Returns the stats also written to `<live_dir>/train_stats.json` (rank 0). Raises TrainingInterrupted
+    after a SIGTERM (a checkpoint was saved first, single-process runs only).
+    """
+    from accelerate import PartialState
+    from transformers import DataCollatorForSeq2Seq, Trainer
+
+    check_sft_params(sft)
+    state = PartialState(cpu=_forced_cpu())
+    if sft["method"] == "lora" and os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
+        raise ParamsError("params.yaml", None, "sft.method lora cannot be merged under FSDP sharding",
+                          "use method: full with FSDP, or a DDP/single-GPU accelerate config for LoRA")
+    ckpt_dir = Path(checkpoints_dir)
+    resume = _resume_point(state, ckpt_dir, run_fingerprint(train_path, sft, base_dir, state.num_processes))
+
+    tokenizer = load_tokenizer(base_dir, trust_remote_code)
+    dataset, stats = build_dataset(read_jsonl(train_path), tokenizer, int(sft["max_length"]), source=str(train_path))
+    if stats["truncated"] or stats["dropped_no_target"]:
+        log.warning("%d of %d examples truncated to max_length=%d, %d dropped (no target token left)",
+                    stats["truncated"], stats["rows"], sft["max_length"], stats["dropped_no_target"])
+    model = _load_model(base_dir, sft, trust_remote_code, allow_pickle)
+    args = make_training_args(sft, ckpt_dir, **arg_overrides)
+
+    stopper = GracefulStop(enabled=state.num_processes == 1)
+    callbacks: list = [stopper]
+    if state.is_main_process:
+        live_cb = _dvclive_callback(live_dir, resume=resume is not None)
+        for key in ("truncated", "dropped_no_target", "examples"):
+            live_cb.live.log_metric(f"data/{key}", stats[key], plot=False)
+        callbacks.append(live_cb)
+    collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX)
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
+                      processing_class=tokenizer, callbacks=callbacks)
+    resumed_step = _checkpoint_step(resume) if resume else 0
+    if resume:
+        log.warning("Resuming from checkpoint %s at global step %d", resume, resumed_step)
+    result = trainer.train(resume_from_checkpoint=resume)
+    stopper.restore()
+    if stopper.stopped:
+        raise TrainingInterrupted(f"SIGTERM: stopped at global step {trainer.state.global_step} after saving "
+                                  f"a checkpoint in {ckpt_dir}; rerun the stage to resume")
+    _save_final(trainer, tokenizer, out_dir, sft["method"])
+    out = {**stats, "global_step": trainer.state.global_step, "resumed_from_step": resumed_step,
+           "train_loss": result.training_loss, "train_runtime": result.metrics.get("train_runtime"),
+           "world_size": state.num_processes, "method": sft["method"], "bf16": bool(args.bf16)}
+    if state.is_main_process:
+        write_json(Path(live_dir) / "train_stats.json", out)
+    state.wait_for_everyone()
+    return out
