@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from voc.evaluation import generate_outputs, leaf_counts, prediction_rows
+from voc.evaluation import generate_outputs, prediction_rows
 from voc.io import atomic_path, load_yaml, read_jsonl, write_json, write_jsonl
+from voc.records import leaf_counts
 from voc.scoring import l1_confusion_rows, level_f1_rows, per_leaf_table, score_predictions
 from voc.taxonomy import load_taxonomy
 

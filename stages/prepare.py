@@ -9,10 +9,9 @@ from pathlib import Path
 import click
 
 from voc.decontam import split_overlap
-from voc.evaluation import leaf_counts
 from voc.io import load_yaml, write_json, write_jsonl
 from voc.prompt import build_messages, system_prompt
-from voc.records import load_comments
+from voc.records import leaf_counts, load_comments
 from voc.taxonomy import load_taxonomy
 
 

@@ -5,21 +5,11 @@ Scoring itself lives in `voc.scoring`; this module only turns a model + test rec
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 from voc.errors import VocError
 from voc.parsing import normalize_labels, parse_output
-from voc.taxonomy import Taxonomy, path_key
-
-
-def leaf_counts(records: Sequence[dict], levels: Sequence[str]) -> dict[str, int]:
-    """Training frequency of every leaf path (drives the long-tail buckets)."""
-    counts: Counter = Counter()
-    for r in records:
-        for s in r["segments"]:
-            counts[path_key([s[lv] for lv in levels])] += 1
-    return dict(counts.most_common())
+from voc.taxonomy import Taxonomy
 
 
 def generate_outputs(backend: str, model_dir: str, conversations: list[list[dict]], max_new_tokens: int,

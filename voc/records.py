@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,3 +140,12 @@ def load_comments(path: str | Path, taxonomy: Taxonomy, strict: bool = True, max
             result.rejects.append({"file": str(path), "line": lineno, "reason": r.reason, "problem": r.problem,
                                    "fix": r.fix, "raw": line[:500]})
     return result
+
+
+def leaf_counts(records: Sequence[dict], levels: Sequence[str]) -> dict[str, int]:
+    """Frequency of every leaf path, most common first (drives the long-tail buckets and plot)."""
+    counts: Counter = Counter()
+    for r in records:
+        for s in r["segments"]:
+            counts[path_key([s[lv] for lv in levels])] += 1
+    return dict(counts.most_common())
