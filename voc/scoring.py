@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from voc.parsing import ParseResult, parse_output
+from voc.parsing import parse_output
 from voc.scoring_nova import nova_pred_segments, nova_scores
 from voc.scoring_sets import (
     ancestor_labels,
@@ -79,13 +79,23 @@ def _norm_text(text: object) -> str:
     return " ".join(str(text).split()).casefold()
 
 
-def validity(rows: Sequence[dict], parsed: list[ParseResult | None], preds: list[list[dict]],
-             taxonomy: Taxonomy) -> dict[str, float]:
+def output_flags(row: dict, levels: Sequence[str]) -> tuple[bool, bool]:
+    """(json_valid, schema_complete) for a row: its own flags when the eval stage stored them, else from
+    re-parsing `raw`, else from `status` and the parsed segments."""
+    if isinstance(row.get("json_valid"), bool) and isinstance(row.get("schema_complete"), bool):
+        return row["json_valid"], row["schema_complete"]
+    if isinstance(row.get("raw"), str):
+        parsed = parse_output(row["raw"], levels)
+        return parsed.json_valid, parsed.schema_complete
+    ok = row.get("status") != "invalid"
+    return row.get("status") == "ok", ok and _complete(as_segments(row.get("pred")), levels)
+
+
+def validity(rows: Sequence[dict], preds: list[list[dict]], taxonomy: Taxonomy) -> dict[str, float]:
     """Output-validity rates: per comment for JSON/schema, per predicted segment for labels and grounding."""
     levels, n = taxonomy.levels, max(len(rows), 1)
-    json_ok = sum(p.json_valid if p else r.get("status") == "ok" for r, p in zip(rows, parsed, strict=True))
-    schema_ok = sum(p.schema_complete if p else r.get("status") != "invalid" and _complete(s, levels)
-                    for r, p, s in zip(rows, parsed, preds, strict=True))
+    flags = [output_flags(row, levels) for row in rows]
+    json_ok, schema_ok = sum(f[0] for f in flags), sum(f[1] for f in flags)
     names = [taxonomy.names_at(i) for i in range(1, taxonomy.depth + 1)]
     leaves = set(taxonomy.leaves)
     in_tax = consistent = grounded = total = 0
@@ -153,7 +163,6 @@ def score_predictions(rows: Sequence[dict], taxonomy: Taxonomy, train_counts: di
     """All VOC metrics for prediction rows; JSON-serialisable, floats rounded to 4 places."""
     levels = taxonomy.levels
     golds, preds = _split(rows)
-    parsed = [parse_output(r["raw"], levels) if isinstance(r.get("raw"), str) else None for r in rows]
     gold_leaves = [labels_at(s, levels, len(levels)) for s in golds]
     pred_leaves = [labels_at(s, levels, len(levels)) for s in preds]
     per_level = level_scores(golds, preds, levels)
@@ -171,7 +180,7 @@ def score_predictions(rows: Sequence[dict], taxonomy: Taxonomy, train_counts: di
                               [leaf_emotion_pairs(s, levels) for s in preds])["f1"],
         "emotion_accuracy": emo_acc, "emotion_matched": emo_n,
         "nova_f1": nova[levels[-1]]["f1"], "nova": nova,
-        **validity(rows, parsed, preds, taxonomy),
+        **validity(rows, preds, taxonomy),
         "long_tail": long_tail(gold_leaves, pred_leaves, tail_buckets(taxonomy, train_counts)),
         "confusions": confusions(gold_leaves, pred_leaves),
     }
