@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from voc.errors import InputError
+from voc.general import load_json_source, replay_records, to_messages
+from voc.mixing import allocate, general_target, mix_records
+from voc.prompt import build_messages, render_taxonomy, system_prompt, target_json
+from voc.taxonomy import load_taxonomy
+
+FIX = Path(__file__).parent / "fixtures" / "bad_input"
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return load_taxonomy(FIX / "taxonomy.csv")
+
+
+def test_names_rendering_groups_leaves_under_their_parent(taxonomy):
+    assert render_taxonomy(taxonomy, "names").splitlines() == [
+        "App > Login: Password reset | Two-factor",
+        "App > Alerts: Motion",
+        "Hardware > Night vision: Infrared",
+        "Hardware > Power: Battery",
+        "Delivery > Shipping: Late",
+    ]
+
+
+def test_full_rendering_has_one_line_per_leaf_with_description(taxonomy):
+    lines = render_taxonomy(taxonomy, "full").splitlines()
+    assert len(lines) == 6
+    assert lines[0] == "App > Login > Password reset: Resetting or recovering the account password"
+
+
+def test_system_prompt_states_the_rules_and_keys(taxonomy):
+    text = system_prompt(taxonomy, "names")
+    for words in ("strict customer-experience classifier", "any language", "non-overlapping segments",
+                  "using only these labels", '"content", "L1", "L2", "L3", "emotion"', "Taxonomy (L1 > L2: L3)"):
+        assert words in text
+    with pytest.raises(ValueError, match="prompt.taxonomy"):
+        system_prompt(taxonomy, "short")
+
+
+def test_messages_end_with_the_gold_json(taxonomy):
+    seg = {"emotion": "negative", "L3": "Late", "L2": "Shipping", "L1": "Delivery", "content": "Späte Lieferung"}
+    msgs = build_messages("Späte Lieferung", "SYS", [seg], taxonomy.levels)
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant"]
+    assert msgs[2]["content"] == target_json([seg], taxonomy.levels)
+    assert list(json.loads(msgs[2]["content"])[0]) == ["content", "L1", "L2", "L3", "emotion"]
+    assert "Späte" in msgs[2]["content"]  # non-ASCII kept readable
+    assert len(build_messages("x", "SYS")) == 2
+
+
+def test_general_target_and_allocation():
+    assert general_target(300, 0.25) == 100  # 300 * 0.25 / 0.75
+    assert general_target(300, 0) == 0
+    # exact shares 2.5 / 2.5 / 5: one unit left over, ties broken by name
+    assert allocate(10, {"a": 1, "b": 1, "c": 2}) == {"a": 3, "b": 2, "c": 5}
+    assert sum(allocate(7, {"a": 0.3, "b": 0.7}).values()) == 7
+
+
+def _rows(prefix: str, n: int, words: int = 3) -> list[dict]:
+    return [{"id": f"{prefix}{i}", "messages": [{"role": "user", "content": " ".join(["w"] * words)}]}
+            for i in range(n)]
+
+
+def test_mix_counts_shares_and_determinism():
+    customer = _rows("c", 30)
+    general = {"a": _rows("a", 5), "b": _rows("b", 50)}
+    rows, rep = mix_records(customer, general, {"a": 1, "b": 3}, 0.25, seed=1)
+    assert rep["records"] == 40 and rep["general_record_share"] == 0.25
+    assert rep["sources"]["voc"]["records"] == 30
+    assert rep["sources"]["a"]["records"] + rep["sources"]["b"]["records"] == 10
+    assert rep["sources"]["a"]["unique"] == rep["sources"]["a"]["records"]  # without replacement
+    again, _ = mix_records(customer, general, {"a": 1, "b": 3}, 0.25, seed=1)
+    assert again == rows
+    other, _ = mix_records(customer, general, {"a": 1, "b": 3}, 0.25, seed=2)
+    assert [r["id"] for r in other] != [r["id"] for r in rows]
+
+
+def test_mix_zero_is_customer_only_and_overdraw_repeats():
+    rows, rep = mix_records(_rows("c", 10), {"a": _rows("a", 2)}, {"a": 1}, 0.0, seed=0)
+    assert {r["source"] for r in rows} == {"voc"}
+    rows, rep = mix_records(_rows("c", 10), {"a": _rows("a", 2)}, {"a": 1}, 0.5, seed=0)
+    assert rep["sources"]["a"] == {**rep["sources"]["a"], "records": 10, "unique": 2}
+
+
+def test_mix_by_tokens_counts_tokens():
+    customer = _rows("c", 10, words=10)  # 100 tokens
+    general = {"a": _rows("a", 50, words=5)}
+    _, rep = mix_records(customer, general, {"a": 1}, 0.5, seed=0, unit="tokens")
+    assert rep["sources"]["a"]["tokens"] == 100 and rep["sources"]["a"]["records"] == 20
+    assert rep["general_token_share"] == 0.5
+
+
+def test_general_json_sources(tmp_path):
+    p = tmp_path / "alpaca.jsonl"
+    p.write_text(json.dumps({"instruction": "Add", "input": "2+2", "output": "4"}) + "\n"
+                 + json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]})
+                 + "\n")
+    rows = load_json_source({"name": "al", "path": str(p)})
+    assert rows[0]["messages"] == [{"role": "user", "content": "Add\n\n2+2"}, {"role": "assistant", "content": "4"}]
+    assert rows[1]["messages"][1]["content"] == "yo" and rows[1]["id"] == "al-00001"
+    with pytest.raises(InputError, match="x.json:3: row is neither"):
+        to_messages({"question": "?"}, "x.json", 3)
+
+
+def test_replay_records_skip_empty_answers():
+    prompts = [{"id": "p1", "prompt": "Hi"}, {"id": "p2", "prompt": "Yo"}]
+    rows = replay_records({"name": "replay"}, prompts, ["Hello!", "  "])
+    assert [r["id"] for r in rows] == ["replay-p1"]
