@@ -111,7 +111,7 @@ class Collector:
             if len(path) != depth:
                 raise RowError("depth_mismatch", f"label path {path_key(path)} has {len(path)} levels, "
                                                  f"expected {depth}")
-            self._check_segment(seg, path, text)
+            self.check_segment(seg, text)
 
     def add(self, comment: dict, descriptions: dict[Path_, str] | None = None, units: int = 1) -> None:
         """Check and store one comment; `units` source rows count as converted."""
@@ -129,7 +129,9 @@ class Collector:
     def _path(seg: dict) -> Path_:
         return tuple(seg[f"L{i}"] for i in range(1, MAX_LEVELS + 2) if f"L{i}" in seg)
 
-    def _check_segment(self, seg: dict, path: Path_, text: str) -> None:
+    def check_segment(self, seg: dict, text: str) -> None:
+        """Raise RowError if one segment breaks a rule (used per row by the CSV importer)."""
+        path = self._path(seg)
         content = seg.get("content")
         if not isinstance(content, str) or not content.strip():
             raise RowError("empty_content", "a segment has no content")

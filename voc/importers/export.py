@@ -1,0 +1,86 @@
+"""Prepared SFT records -> Bedrock conversation JSONL, so a team can move data to and from Nova Forge.
+
+The output is exactly what `import_bedrock` reads back: the system prompt as-is, the comment after the
+`User comment:` marker, and the gold segments as a JSON array keyed `content`, `E1..En`, `emotion` (the leaf
+label followed by `": " + description` when a taxonomy is given).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from voc.errors import CommentError
+from voc.importers.bedrock import DEFAULT_MARKER, SCHEMA
+from voc.io import write_jsonl
+from voc.taxonomy import MAX_LEVELS, Path_, Taxonomy
+
+
+def _bedrock_segment(seg: dict, descriptions: dict[Path_, str]) -> dict:
+    path = tuple(seg[f"L{i}"] for i in range(1, MAX_LEVELS + 1) if f"L{i}" in seg)
+    if not path:
+        raise ValueError(f"segment {seg!r} has no L1..Ln labels")
+    if ": " in path[-1]:
+        raise ValueError(f"leaf label {path[-1]!r} contains ': ', which Bedrock readers split off as a description")
+    desc = descriptions.get(path)
+    labels = [*path[:-1], f"{path[-1]}: {desc}" if desc else path[-1]]
+    return {"content": seg["content"], **{f"E{i}": v for i, v in enumerate(labels, start=1)},
+            "emotion": seg["emotion"]}
+
+
+def _key_list(prefix: str, depth: int) -> str:
+    return ", ".join(json.dumps(k) for k in ("content", *(f"{prefix}{i}" for i in range(1, depth + 1)), "emotion"))
+
+
+def _e_keys(system: str, depth: int) -> str:
+    """Rename the key list the system prompt asks for ("L1".."Ln" -> "E1".."En") to match the answers."""
+    return system.replace(_key_list("L", depth), _key_list("E", depth))
+
+
+def to_bedrock(record: dict, marker: str | None = DEFAULT_MARKER,
+               descriptions: dict[Path_, str] | None = None) -> dict:
+    """One prepared record (`text`, `segments`, `messages`) -> one bedrock-conversation-2024 record."""
+    system = next((m["content"] for m in record["messages"] if m.get("role") == "system"), None)
+    segments = [_bedrock_segment(s, descriptions or {}) for s in record["segments"]]
+    if system and segments:
+        system = _e_keys(system, len(segments[0]) - 2)
+    user = f"{marker} {record['text']}" if marker else record["text"]
+    out: dict = {"schemaVersion": SCHEMA}
+    if system:
+        out["system"] = [{"text": system}]
+    out["messages"] = [{"role": "user", "content": [{"text": user}]},
+                       {"role": "assistant", "content": [{"text": json.dumps(segments, ensure_ascii=False)}]}]
+    return out
+
+
+def _records(path: Path) -> Iterable[tuple[int, dict]]:
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise CommentError(str(path), lineno, f"line is not JSON ({e.msg})",
+                                   "pass a prepared records file such as data/prepared/voc/train.jsonl") from None
+            if not (isinstance(rec, dict) and isinstance(rec.get("text"), str)
+                    and isinstance(rec.get("segments"), list) and isinstance(rec.get("messages"), list)):
+                raise CommentError(str(path), lineno, "record lacks text, segments or messages",
+                                   "pass prepared SFT records ({id, text, segments, messages})")
+            yield lineno, rec
+
+
+def export_bedrock(in_path: str | Path, out_path: str | Path, marker: str | None = DEFAULT_MARKER,
+                   taxonomy: Taxonomy | None = None) -> int:
+    """Write `in_path`'s prepared records to `out_path` as Bedrock JSONL; return the number written."""
+    in_path = Path(in_path)
+    descriptions = taxonomy.descriptions if taxonomy else {}
+    rows = []
+    for lineno, rec in _records(in_path):
+        try:
+            rows.append(to_bedrock(rec, marker, descriptions))
+        except (KeyError, ValueError) as e:
+            raise CommentError(str(in_path), lineno, f"cannot export this record ({e})",
+                               "fix the record's segments (content, L1..Ln, emotion) or regenerate it") from None
+    return write_jsonl(out_path, rows)
