@@ -47,9 +47,12 @@ def check_sft_params(sft: dict) -> None:
                           "set sft.epochs > 0 or sft.max_steps > 0")
 
 
-def _forced_cpu() -> bool:
-    """`accelerate launch` with `use_cpu: true` exports ACCELERATE_USE_CPU; honour it even on a GPU box."""
-    return os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+def _use_cpu() -> bool:
+    """CPU when no GPU is visible, or when `accelerate launch` exported ACCELERATE_USE_CPU (its single-process
+    launcher does so for `use_cpu: true`; its torchrun launcher does not, so multi-process CPU runs on a GPU box
+    also need CUDA_VISIBLE_DEVICES="")."""
+    forced = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+    return forced or pick_device()[0] == "cpu"
 
 
 def make_training_args(sft: dict, out_dir: str | Path, use_cpu: bool | None = None, **overrides: Any):
@@ -59,9 +62,8 @@ def make_training_args(sft: dict, out_dir: str | Path, use_cpu: bool | None = No
     from transformers import TrainingArguments
 
     check_sft_params(sft)
-    use_cpu = _forced_cpu() if use_cpu is None else use_cpu
-    device, _ = pick_device()
-    bf16 = device == "cuda" and not use_cpu
+    use_cpu = _use_cpu() if use_cpu is None else use_cpu
+    bf16 = not use_cpu
     kwargs: dict[str, Any] = dict(
         output_dir=str(out_dir),
         learning_rate=float(sft["lr"]),
@@ -166,7 +168,7 @@ def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path,
     from transformers import DataCollatorForSeq2Seq, Trainer
 
     check_sft_params(sft)
-    state = PartialState(cpu=_forced_cpu())
+    state = PartialState(cpu=_use_cpu())
     if sft["method"] == "lora" and os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
         raise ParamsError("params.yaml", None, "sft.method lora cannot be merged under FSDP sharding",
                           "use method: full with FSDP, or a DDP/single-GPU accelerate config for LoRA")
