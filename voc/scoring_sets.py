@@ -14,6 +14,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 
 from voc.taxonomy import path_key
 
+PAD = ("pad",)  # a tuple can never equal a (string) label
 ZERO = {"precision": 0.0, "recall": 0.0, "f1": 0.0}
 
 
@@ -57,7 +58,9 @@ def leaf_emotion_pairs(segments: list[dict], levels: Sequence[str]) -> list[str]
 
 
 def _binarize(gold: list[list[str]], pred: list[list[str]], classes: Sequence[str]) -> tuple:
-    mlb = MultiLabelBinarizer(classes=list(classes))
+    """Indicator matrices with one extra all-zero column: with a single column sklearn would treat the data
+    as binary rather than multilabel and score it differently. Callers pass `labels=` to ignore the pad."""
+    mlb = MultiLabelBinarizer(classes=[*classes, PAD])
     mlb.fit([])
     return mlb.transform([set(g) for g in gold]), mlb.transform([set(p) for p in pred])
 
@@ -68,7 +71,8 @@ def set_prf(gold: list[list[str]], pred: list[list[str]], average: str = "micro"
     if not classes or not gold:
         return dict(ZERO)
     y_true, y_pred = _binarize(gold, pred, classes)
-    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=0)
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=list(range(len(classes))),
+                                                 average=average, zero_division=0)
     return {"precision": float(p), "recall": float(r), "f1": float(f)}
 
 
