@@ -1,0 +1,161 @@
+"""Completion-only masking, truncation accounting, full and LoRA training runs, and checkpoint fingerprints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from voc.errors import InputError
+from voc.modeling import load_model, load_tokenizer
+from voc.training import build_dataset, make_training_args, tokenize_example, train_sft
+from voc.training_ckpt import last_complete_checkpoint, prepare_checkpoints, run_fingerprint
+from voc.training_data import ChatTemplateError
+
+TARGET = '[{"content": "app crashes", "L1": "App", "emotion": "negative"}]'
+
+
+def chat(user: str = "The camera app crashes after the update.", target: str = TARGET) -> list[dict]:
+    return [{"role": "system", "content": "Label the comment."}, {"role": "user", "content": user},
+            {"role": "assistant", "content": target}]
+
+
+def sft_params(**over) -> dict:
+    base = dict(method="full", accelerate_config="configs/accelerate/cpu.yaml", lr=1e-3, epochs=1, max_steps=3,
+                batch_size=2, grad_accum=1, max_length=128, warmup_ratio=0.0, weight_decay=0.0,
+                lr_scheduler="linear", save_steps=2, logging_steps=1, seed=7,
+                lora={"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"})
+    return {**base, **over}
+
+
+@pytest.fixture(scope="module")
+def tok(tiny_model_dir):
+    return load_tokenizer(tiny_model_dir)
+
+
+@pytest.fixture
+def train_file(tmp_path) -> Path:
+    p = tmp_path / "train.jsonl"
+    rows = [{"id": str(i), "source": "voc", "messages": chat(f"The camera app crashes {i}.")} for i in range(8)]
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return p
+
+
+def test_labels_mask_exactly_the_prompt(tok):
+    msgs = chat()
+    ex = tokenize_example(msgs, tok, max_length=512)
+    prompt = "<|im_start|>system\nLabel the comment.<|im_end|>\n<|im_start|>user\n" \
+             "The camera app crashes after the update.<|im_end|>\n<|im_start|>assistant\n"
+    n_prompt = len(tok(prompt, add_special_tokens=False)["input_ids"])
+    ids, labels = ex["input_ids"], ex["labels"]
+    assert labels[:n_prompt] == [-100] * n_prompt
+    assert labels[n_prompt:] == ids[n_prompt:]
+    assert tok.decode(ids[:n_prompt]) == prompt
+    assert tok.decode(labels[n_prompt:]) == TARGET + "<|im_end|>"
+    assert ids[-1] == tok.eos_token_id and ex["attention_mask"] == [1] * len(ids)
+    assert ex["truncated"] is False
+
+
+def test_truncation_and_drop_counts(tok):
+    full = tokenize_example(chat(), tok, max_length=10_000)
+    n_prompt = full["labels"].count(-100)
+    cut = tokenize_example(chat(), tok, max_length=n_prompt + 3)
+    assert cut["truncated"] is True and len(cut["input_ids"]) == n_prompt + 3
+    assert cut["labels"][n_prompt:] == full["input_ids"][n_prompt:n_prompt + 3]
+    assert tokenize_example(chat(), tok, max_length=n_prompt) is None  # no target token left
+
+    long_user = chat("crash " * 200)
+    rows = [{"messages": chat()}, {"messages": long_user}, {"messages": chat("ok")}]
+    ds, stats = build_dataset(rows, tok, max_length=n_prompt + 3)
+    assert stats["rows"] == 3 and stats["dropped_no_target"] == 1 and stats["examples"] == 2
+    assert stats["truncated"] == 2  # both survivors lost their tail
+    assert len(ds) == 2 and set(ds.column_names) == {"input_ids", "attention_mask", "labels"}
+
+
+def test_template_breaking_prefix_raises(tok, tiny_model_dir):
+    bad = load_tokenizer(tiny_model_dir)
+    # Renders the last message differently depending on whether it is the last one: no stable prefix.
+    bad.chat_template = ("{% for m in messages %}{% if loop.last %}<|im_start|>LAST {{ m['content'] }}"
+                         "{% else %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endif %}"
+                         "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    with pytest.raises(ChatTemplateError, match="not a prefix"):
+        tokenize_example(chat(), bad, max_length=512)
+    with pytest.raises(InputError, match=r"rows\.jsonl:1: .*not a prefix"):
+        build_dataset([{"messages": chat()}], bad, 512, source="rows.jsonl")
+    with pytest.raises(ChatTemplateError, match="assistant"):
+        tokenize_example(chat()[:-1], tok, max_length=512)
+
+
+def test_training_args_from_params(tmp_path):
+    args = make_training_args(sft_params(max_steps=-1, epochs=2, warmup_ratio=0.1), tmp_path, use_cpu=True)
+    assert args.max_steps == -1 and args.num_train_epochs == 2 and args.warmup_steps == 0.1
+    assert args.bf16 is False and args.use_cpu is True
+    assert args.report_to == []  # "none": no integration callbacks, DVCLive is added explicitly
+    assert args.seed == 7 and args.data_seed == 7 and args.save_total_limit == 2
+    with pytest.raises(InputError, match="sft.method"):
+        make_training_args(sft_params(method="qlora"), tmp_path)
+
+
+def _run(tmp_path: Path, name: str, train_file: Path, base: Path, **over) -> tuple[Path, dict]:
+    d = tmp_path / name
+    stats = train_sft(train_file, base, d / "model", d / "ckpt", d / "live", sft_params(**over))
+    return d, stats
+
+
+def test_full_run_logs_loss_saves_safetensors_and_is_deterministic(tmp_path, train_file, tiny_model_dir):
+    d, stats = _run(tmp_path, "a", train_file, tiny_model_dir)
+    assert stats["global_step"] == 3 and stats["examples"] == 8 and stats["truncated"] == 0
+    loss_tsv = d / "live" / "plots" / "metrics" / "loss.tsv"
+    lines = loss_tsv.read_text().splitlines()
+    assert lines[0] == "step\tloss" and [int(x.split("\t")[0]) for x in lines[1:]] == [1, 2, 3]
+    assert json.loads((d / "live" / "train_stats.json").read_text())["truncated"] == 0
+    assert json.loads((d / "live" / "metrics.json").read_text())["data"]["examples"] == 8
+    files = {p.name for p in (d / "model").iterdir()}
+    assert "model.safetensors" in files and "chat_template.jinja" in files
+    assert not [f for f in files if f.endswith((".bin", ".pt", ".pth", ".pkl"))]
+    model, tok = load_model(d / "model")
+    assert tok.chat_template and model.config.num_hidden_layers == 2
+    base_w = load_file(str(tiny_model_dir / "model.safetensors"))
+    tuned = load_file(str(d / "model" / "model.safetensors"))
+    assert any(not torch.equal(base_w[k], tuned[k]) for k in base_w)  # training changed the weights
+
+    d2, _ = _run(tmp_path, "b", train_file, tiny_model_dir)  # same seed + data -> identical weights on CPU
+    again = load_file(str(d2 / "model" / "model.safetensors"))
+    assert all(torch.equal(tuned[k], again[k]) for k in tuned)
+
+
+def test_lora_run_saves_merged_plain_model(tmp_path, train_file, tiny_model_dir):
+    d, stats = _run(tmp_path, "lora", train_file, tiny_model_dir, method="lora", max_steps=2)
+    files = {p.name for p in (d / "model").iterdir()}
+    assert "model.safetensors" in files and "adapter_config.json" not in files
+    tuned = load_file(str(d / "model" / "model.safetensors"))
+    base_w = load_file(str(tiny_model_dir / "model.safetensors"))
+    assert set(tuned) == set(base_w)  # plain Llama keys, no lora_A/lora_B left
+    assert any(not torch.equal(base_w[k], tuned[k]) for k in base_w)
+    model, _ = load_model(d / "model")
+    assert type(model).__name__ == "LlamaForCausalLM"
+
+
+def test_fingerprint_mismatch_wipes_checkpoints(tmp_path, train_file, tiny_model_dir):
+    ckpt = tmp_path / "ckpt"
+    fp = run_fingerprint(train_file, sft_params(), tiny_model_dir, 1)
+    prepare_checkpoints(ckpt, fp)
+    (ckpt / "checkpoint-2").mkdir()
+    (ckpt / "checkpoint-2" / "trainer_state.json").write_text("{}")
+    (ckpt / "checkpoint-4").mkdir()  # no trainer_state.json: a save cut short, never resumed from
+    prepare_checkpoints(ckpt, fp)  # same run: kept
+    assert last_complete_checkpoint(ckpt) == str(ckpt / "checkpoint-2")
+
+    changed = run_fingerprint(train_file, sft_params(lr=5e-4), tiny_model_dir, 1)
+    assert changed != fp and changed["train_sha256"] == fp["train_sha256"]
+    prepare_checkpoints(ckpt, changed)
+    assert last_complete_checkpoint(ckpt) is None and not (ckpt / "checkpoint-2").exists()
+    assert json.loads((ckpt / "fingerprint.json").read_text()) == changed
+
+    (ckpt / "checkpoint-9").mkdir()
+    train_file.write_text(train_file.read_text() + "\n")  # data changed
+    prepare_checkpoints(ckpt, run_fingerprint(train_file, sft_params(lr=5e-4), tiny_model_dir, 1))
+    assert not (ckpt / "checkpoint-9").exists()
