@@ -1,0 +1,30 @@
+"""Stage `eval_mmlu_{base,sft}`: MMLU accuracy by log-likelihood of the answer letter."""
+
+from __future__ import annotations
+
+import click
+
+from voc.io import load_yaml, read_jsonl, write_json
+from voc.mmlu import evaluate_mmlu
+from voc.modeling import load_model
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", type=click.Path(exists=True))
+@click.option("--model", "model_dir", default="models/base", type=click.Path(exists=True))
+@click.option("--data", "data_dir", default="data/prepared/mmlu", type=click.Path(exists=True))
+@click.option("--out", default="metrics/mmlu_base.json", type=click.Path())
+def main(params_path: str, model_dir: str, data_dir: str, out: str) -> None:
+    p = load_yaml(params_path)
+    cfg = p["mmlu"]
+    model, tok = load_model(model_dir, bool(p["model"].get("trust_remote_code", False)),
+                            bool(p["model"].get("allow_pickle", False)))
+    res = evaluate_mmlu(model, tok, read_jsonl(f"{data_dir}/test.jsonl"), read_jsonl(f"{data_dir}/dev.jsonl"),
+                        k_shot=int(cfg.get("k_shot") or 0), limit_per_subject=cfg.get("limit_per_subject"),
+                        batch_size=int(cfg.get("batch_size") or 16))
+    write_json(out, {"model": model_dir, **res})
+    click.echo(f"mmlu {model_dir}: accuracy {res['accuracy']:.4f} (macro {res['macro_accuracy']:.4f}, n={res['n']})")
+
+
+if __name__ == "__main__":
+    main()
