@@ -1,0 +1,64 @@
+"""The `voc` command: data import/export, classification with a trained model, and the forgetting frontier."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from voc.frontier import frontier_cmd
+from voc.importers.cli import export_cmd, import_cmd
+
+
+@click.group()
+@click.version_option(package_name="voc")
+def main() -> None:
+    """voc: fine-tune a language model on a customer-feedback taxonomy without forgetting."""
+
+
+@main.command("classify")
+@click.argument("texts", nargs=-1)
+@click.option("--model", "model_dir", default="models/sft", show_default=True, type=click.Path(exists=True))
+@click.option("--taxonomy", "taxonomy_path", default="data/prepared/voc/taxonomy.csv", show_default=True,
+              type=click.Path(exists=True))
+@click.option("--prompt-taxonomy", type=click.Choice(["names", "full"]), default="names", show_default=True,
+              help="must match the prompt.taxonomy the model was trained with")
+@click.option("--input", "input_path", type=click.Path(exists=True), help=".txt (one per line) or .jsonl (text)")
+@click.option("--output", "output_path", type=click.Path(), help="write JSONL here instead of stdout")
+@click.option("--batch-size", default=8, show_default=True)
+@click.option("--max-new-tokens", default=256, show_default=True)
+@click.option("--trust-remote-code", is_flag=True, help="off by default: only for models you trust")
+def classify_cmd(texts, model_dir, taxonomy_path, prompt_taxonomy, input_path, output_path, batch_size,
+                 max_new_tokens, trust_remote_code) -> None:
+    """Classify comments given as arguments or in --input; labels outside the taxonomy are flagged."""
+    from voc.classify import classify_outputs, read_inputs
+    from voc.io import write_jsonl
+    from voc.modeling import generate_chat, load_model
+    from voc.prompt import build_messages, system_prompt
+    from voc.taxonomy import load_taxonomy
+
+    items = list(texts) + (read_inputs(input_path) if input_path else [])
+    if not items:
+        raise click.UsageError("give comment texts as arguments or a file with --input")
+    taxonomy = load_taxonomy(taxonomy_path)
+    system = system_prompt(taxonomy, prompt_taxonomy)
+    model, tok = load_model(model_dir, trust_remote_code=trust_remote_code)
+    raws = generate_chat(model, tok, [build_messages(t, system) for t in items], max_new_tokens, batch_size,
+                         desc="classify")
+    rows = classify_outputs(items, raws, taxonomy)
+    if output_path:
+        write_jsonl(output_path, rows)
+        bad = sum(not r["valid"] for r in rows)
+        click.echo(f"classified {len(rows)} comments -> {output_path} ({bad} with invalid output or labels)")
+    else:
+        for r in rows:
+            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+main.add_command(import_cmd, "import")
+main.add_command(export_cmd, "export")
+main.add_command(frontier_cmd, "frontier")
+
+if __name__ == "__main__":
+    main()
