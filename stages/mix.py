@@ -24,7 +24,8 @@ def main(params_path: str, train: str, general_path: str, tokenizer: str, out: s
 
     tok = load_tokenizer(tokenizer)
     def n_tokens(row: dict) -> int:
-        return len(tok.apply_chat_template(row["messages"], tokenize=True))
+        text = tok.apply_chat_template(row["messages"], tokenize=False)
+        return len(tok(text, add_special_tokens=False)["input_ids"])
 
     customer = [{"id": r["id"], "messages": r["messages"]} for r in read_jsonl(train)]
     general: dict[str, list[dict]] = defaultdict(list)

@@ -42,7 +42,7 @@ def main(params_path: str, out: str, metrics: str, plot: str) -> None:
         train, test = seeded_split(loaded.accepted, float(prep["test_size"]), int(p["seed"]))
         test_loaded, rejects = None, loaded.rejects
     # The test split stays fixed; training comments that (near-)duplicate a test comment are removed and counted.
-    hits = split_overlap([r["text"] for r in train], [r["text"] for r in test], 13)
+    hits = split_overlap([r["text"] for r in train], [r["text"] for r in test])
     leaked = {h[0] for h in hits}
     train = [r for i, r in enumerate(train) if i not in leaked]
 

@@ -19,13 +19,16 @@ def taxonomy():
     return load_taxonomy(FIX / "taxonomy.csv")
 
 
-def test_names_rendering_groups_leaves_under_their_parent(taxonomy):
+def test_names_rendering_is_a_tree_writing_each_label_once(taxonomy):
     assert render_taxonomy(taxonomy, "names").splitlines() == [
-        "App > Login: Password reset | Two-factor",
-        "App > Alerts: Motion",
-        "Hardware > Night vision: Infrared",
-        "Hardware > Power: Battery",
-        "Delivery > Shipping: Late",
+        "App",
+        " Login: Password reset | Two-factor",
+        " Alerts: Motion",
+        "Hardware",
+        " Night vision: Infrared",
+        " Power: Battery",
+        "Delivery",
+        " Shipping: Late",
     ]
 
 
@@ -38,7 +41,8 @@ def test_full_rendering_has_one_line_per_leaf_with_description(taxonomy):
 def test_system_prompt_states_the_rules_and_keys(taxonomy):
     text = system_prompt(taxonomy, "names")
     for words in ("strict customer-experience classifier", "any language", "non-overlapping segments",
-                  "using only these labels", '"content", "L1", "L2", "L3", "emotion"', "Taxonomy (L1 > L2: L3)"):
+                  "using only these labels", '"content", "L1", "L2", "L3", "emotion"',
+                  "Taxonomy (L1, L2 indented, L3 after ':')"):
         assert words in text
     with pytest.raises(ValueError, match="prompt.taxonomy"):
         system_prompt(taxonomy, "short")

@@ -13,11 +13,10 @@ from itertools import groupby
 from voc.taxonomy import Taxonomy
 
 SYSTEM_TEMPLATE = """\
-You are a strict customer-experience classifier. The customer comment may be in any language.
-Split it into non-overlapping segments, one issue each, that together cover all of its content.
-Label each segment with one path from the taxonomy below, using only these labels exactly as written, \
-and with its emotion: positive, negative or neutral.
-Reply with only a JSON array of objects with the keys {keys}. "content" is the segment copied verbatim.
+You are a strict customer-experience classifier. The comment may be in any language. \
+Split it into non-overlapping segments, one issue each, covering all of it. \
+Label each segment with a taxonomy path, using only these labels, and an emotion (positive, negative, neutral). \
+Reply with only a JSON array of objects with keys {keys}; "content" is copied verbatim.
 
 Taxonomy ({shape}):
 {taxonomy}"""
@@ -25,24 +24,39 @@ Taxonomy ({shape}):
 TAXONOMY_MODES = ("names", "full")
 
 
+def render_tree(leaves: Sequence[tuple[str, ...]], indent: int = 0) -> list[str]:
+    """Indented tree: each name is written once; the last two levels share a line (`Parent: leaf | leaf`)."""
+    lines = []
+    for head, group in groupby(leaves, key=lambda leaf: leaf[0]):
+        rest = [leaf[1:] for leaf in group]
+        pad = " " * indent
+        if not rest[0]:
+            lines.append(pad + head)
+        elif len(rest[0]) == 1:
+            lines.append(f"{pad}{head}: {' | '.join(r[0] for r in rest)}")
+        else:
+            lines.append(pad + head)
+            lines.extend(render_tree(rest, indent + 1))
+    return lines
+
+
 def render_taxonomy(taxonomy: Taxonomy, mode: str = "names") -> str:
-    """Compact rendering. `names`: one line per parent path listing its leaves; `full`: one line per leaf with
-    its description (longer prompt, more guidance)."""
+    """Compact rendering. `names`: an indented tree, each label written once (fewest tokens); `full`: one line
+    per leaf path with its description (longer prompt, more guidance)."""
     if mode not in TAXONOMY_MODES:
         raise ValueError(f"prompt.taxonomy must be one of {TAXONOMY_MODES}, got {mode!r}")
     if mode == "full":
         return "\n".join(f"{' > '.join(leaf)}: {taxonomy.descriptions.get(leaf, '')}" for leaf in taxonomy.leaves)
-    lines = []
-    for parent, group in groupby(taxonomy.leaves, key=lambda leaf: leaf[:-1]):
-        leaves = " | ".join(leaf[-1] for leaf in group)
-        lines.append(f"{' > '.join(parent)}: {leaves}" if parent else leaves)
-    return "\n".join(lines)
+    return "\n".join(render_tree(taxonomy.leaves))
 
 
 def system_prompt(taxonomy: Taxonomy, mode: str = "names") -> str:
     keys = ", ".join(json.dumps(k) for k in ("content", *taxonomy.levels, "emotion"))
     levels = list(taxonomy.levels)
-    shape = " > ".join(levels) if mode == "full" or len(levels) == 1 else f"{' > '.join(levels[:-1])}: {levels[-1]}"
+    if mode == "full" or len(levels) == 1:
+        shape = " > ".join(levels)
+    else:  # one indent per level; the last level follows its parent after a colon
+        shape = ", ".join(levels[:-1]) + f" indented, {levels[-1]} after ':'"
     return SYSTEM_TEMPLATE.format(keys=keys, shape=shape, taxonomy=render_taxonomy(taxonomy, mode))
 
 
