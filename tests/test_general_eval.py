@@ -118,7 +118,8 @@ def test_materialize_formats_each_task(tmp_path):
     assert read_jsonl(tmp_path / "out" / "piqa.validation.jsonl") == [
         {"id": "0", "context": "Question: Open a jar\nAnswer:", "choices": [" twist", " lick"], "gold": 0}]
     assert read_jsonl(tmp_path / "out" / "boolq.validation.jsonl") == [
-        {"id": "0", "context": "Water is wet.\nQuestion: is water wet?\nAnswer:", "choices": [" no", " yes"], "gold": 1}]
+        {"id": "0", "context": "Water is wet.\nQuestion: is water wet?\nAnswer:", "choices": [" no", " yes"],
+         "gold": 1}]
 
 
 @pytest.mark.parametrize("tasks", [[], ["arc_easy", "mmlu_pro"]])

@@ -126,8 +126,8 @@ def test_save_to_disk_answer_out_of_range(tmp_path):
     assert (e.value.path, e.value.line) == (str(root / "anatomy" / "test"), 2)
 
 
-ROW = {"subject": "high_school_biology", "question": " What carries oxygen? ", "choices": ["Hb", "Insulin", "DNA", "Fat"],
-       "answer": 0}
+ROW = {"subject": "high_school_biology", "question": " What carries oxygen? ",
+       "choices": ["Hb", "Insulin", "DNA", "Fat"], "answer": 0}
 DEV = [{"subject": "astronomy", "question": "Skip me", "choices": list("abcd"), "answer": 3},
        {"subject": "high_school_biology", "question": "Cell powerhouse?", "choices": ["Nucleus", "Mito", "ER", "Golgi"],
         "answer": 1},
@@ -169,9 +169,11 @@ def test_evaluate_scores_letters_as_continuations(monkeypatch, tiny_model_dir):
             {**ROW, "subject": "astronomy", "question": "Q3", "answer": 3}]
     res = evaluate_mmlu(None, None, rows, DEV, k_shot=0, limit_per_subject=2)
     assert [c for _, c in seen] == [" A", " B", " C", " D"] * 3
-    assert seen[0][0] == format_prompt(ROW, DEV, 0) and seen[4][0].endswith("Q2\nA. Hb\nB. Insulin\nC. DNA\nD. Fat\nAnswer:")
+    assert seen[0][0] == format_prompt(ROW, DEV, 0)
+    assert seen[4][0].endswith("Q2\nA. Hb\nB. Insulin\nC. DNA\nD. Fat\nAnswer:")
     assert res["n"] == 3 and res["accuracy"] == pytest.approx(2 / 3)
-    assert res["per_subject"] == {"astronomy": {"accuracy": 1.0, "n": 1}, "high_school_biology": {"accuracy": 0.5, "n": 2}}
+    assert res["per_subject"] == {"astronomy": {"accuracy": 1.0, "n": 1},
+                                  "high_school_biology": {"accuracy": 0.5, "n": 2}}
     assert res["macro_accuracy"] == pytest.approx(0.75)
 
 
