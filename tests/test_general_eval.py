@@ -49,16 +49,16 @@ def test_loglik_matches_a_single_forward_pass(tiny):
         assert greedy == want_greedy
 
 
-def test_loglik_greedy_flag_is_true_for_the_argmax_token(tiny):
+def test_loglik_greedy_flag(tiny):
     model, tok = tiny
     ctx = "Write a haiku about the sea."
     with torch.no_grad():
-        best = model(torch.tensor([tok.encode(ctx, add_special_tokens=False)])).logits[0, -1].argmax().item()
-    cont = tok.decode([best])
-    [(ll, greedy)] = loglikelihoods(model, tok, [(ctx, cont)])
-    if tok.encode(ctx + cont, add_special_tokens=False)[-1:] == [best]:
-        assert greedy
-    assert ll <= 0
+        logits = model(torch.tensor([tok.encode(ctx, add_special_tokens=False)])).logits[0, -1]
+    best, worst = tok.decode([logits.argmax().item()]), tok.decode([logits.argmin().item()])
+    assert tok.encode(ctx + best, add_special_tokens=False)[-1] == logits.argmax().item()  # precondition
+    (ll_best, greedy_best), (ll_worst, greedy_worst) = loglikelihoods(model, tok, [(ctx, best), (ctx, worst)])
+    assert greedy_best and not greedy_worst
+    assert ll_best == pytest.approx(torch.log_softmax(logits, -1).max().item(), abs=1e-5) and ll_worst < ll_best
 
 
 def test_encode_pair_moves_trailing_space_to_the_continuation(tiny):
