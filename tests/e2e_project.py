@@ -79,6 +79,9 @@ def make_project(dest: Path, model_dir: Path) -> Path:
     raw.mkdir(parents=True)
     shutil.copy(FIX / "bad_input/taxonomy.csv", raw / "taxonomy.csv")
     (raw / "comments.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tiny_comments(24)))
+    alpaca = [{"instruction": f"Add {i} and {i + 2}.", "input": "", "output": f"{i} + {i + 2} = {2 * i + 2}."}
+              for i in range(10)]
+    (raw / "general.jsonl").write_text("".join(json.dumps(r) + "\n" for r in alpaca))
     general_eval_fixture(dest / "tiny_general_eval")
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
     p["model"].update(source=str(model_dir), sha256=None)
@@ -88,6 +91,8 @@ def make_project(dest: Path, model_dir: Path) -> Path:
     p["data"].update(taxonomy="data/raw/tiny/taxonomy.csv", comments="data/raw/tiny/comments.jsonl")
     p["prepare"]["test_size"] = 0.25
     p["general"]["replay"].update(limit=6, max_new_tokens=8, batch_size=8)
+    p["general"]["sources"].append({"name": "alpaca", "kind": "json", "path": "data/raw/tiny/general.jsonl",
+                                    "weight": 1.0})
     p["sft"].update(accelerate_config="configs/accelerate/cpu.yaml", max_steps=4, batch_size=2, max_length=1024,
                     save_steps=2, logging_steps=1, lr=1e-3)
     p["eval"].update(max_new_tokens=24, batch_size=8)
