@@ -6,7 +6,8 @@ import click
 
 from voc.assets import check_tasks, materialize_general_tasks, materialize_mmlu, materialize_model, parse_source
 from voc.errors import ParamsError
-from voc.io import load_yaml, write_json
+from voc.io import write_json
+from voc.params import load_params
 
 CACHE = ".assets"
 
@@ -30,7 +31,7 @@ def _get(params: dict, dotted: str, params_path: str, required: bool = True):
 @click.option("--general-out", default="data/prepared/general_eval", type=click.Path())
 @click.option("--info", default="metrics/assets.json", type=click.Path())
 def main(params_path: str, model_out: str, mmlu_out: str, general_out: str, info: str) -> None:
-    p = load_yaml(params_path) or {}
+    p = load_params(params_path)
     # validate every source before downloading anything
     for key in ("model.source", "mmlu.source", "general_eval.source"):
         parse_source(_get(p, key, params_path, required=False), key)

@@ -6,8 +6,9 @@ import click
 
 from voc.assets import check_tasks
 from voc.general_eval import evaluate_tasks
-from voc.io import load_yaml, write_json
+from voc.io import write_json
 from voc.modeling import load_model
+from voc.params import load_params
 
 
 @click.command()
@@ -16,7 +17,7 @@ from voc.modeling import load_model
 @click.option("--data", "data_dir", default="data/prepared/general_eval", type=click.Path(exists=True))
 @click.option("--out", default="metrics/general_base.json", type=click.Path())
 def main(params_path: str, model_dir: str, data_dir: str, out: str) -> None:
-    p = load_yaml(params_path)
+    p = load_params(params_path)
     cfg = p["general_eval"]
     tasks = check_tasks(cfg.get("tasks"))
     model, tok = load_model(model_dir, bool(p["model"].get("trust_remote_code", False)),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from voc.io import load_yaml, read_jsonl, write_json
+from voc.io import read_jsonl, write_json
 from voc.mmlu import evaluate_mmlu
 from voc.modeling import load_model
+from voc.params import load_params
 
 
 @click.command()
@@ -15,7 +16,7 @@ from voc.modeling import load_model
 @click.option("--data", "data_dir", default="data/prepared/mmlu", type=click.Path(exists=True))
 @click.option("--out", default="metrics/mmlu_base.json", type=click.Path())
 def main(params_path: str, model_dir: str, data_dir: str, out: str) -> None:
-    p = load_yaml(params_path)
+    p = load_params(params_path)
     cfg = p["mmlu"]
     model, tok = load_model(model_dir, bool(p["model"].get("trust_remote_code", False)),
                             bool(p["model"].get("allow_pickle", False)))

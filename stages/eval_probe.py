@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from voc.evaluation import generate_outputs
-from voc.io import load_yaml, write_json, write_jsonl
+from voc.io import write_json, write_jsonl
+from voc.params import load_params
 from voc.probe import check_constraint, load_prompts, probe_report
 
 
@@ -17,7 +18,7 @@ from voc.probe import check_constraint, load_prompts, probe_report
 @click.option("--out", required=True, type=click.Path())
 @click.option("--details", required=True, type=click.Path(), help="JSONL of prompts, answers and pass/fail")
 def main(params_path: str, model_dir: str, out: str, details: str) -> None:
-    p = load_yaml(params_path)
+    p = load_params(params_path)
     cfg = p["probe"]
     prompts = load_prompts(cfg["path"], "probe")
     answers = generate_outputs(p["eval"]["backend"], model_dir, [[{"role": "user", "content": q["prompt"]}]

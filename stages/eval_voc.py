@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from voc.evaluation import generate_outputs, prediction_rows
-from voc.io import atomic_path, load_yaml, read_jsonl, write_json, write_jsonl
+from voc.io import atomic_path, read_jsonl, write_json, write_jsonl
+from voc.params import load_params
 from voc.records import leaf_counts
 from voc.scoring import l1_confusion_rows, level_f1_rows, per_leaf_table, score_predictions
 from voc.taxonomy import load_taxonomy
@@ -30,7 +31,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 @click.option("--out", required=True, type=click.Path(), help="metrics JSON")
 @click.option("--details", required=True, type=click.Path(), help="folder for predictions and plot data")
 def main(params_path: str, model_dir: str, name: str, data: str, out: str, details: str) -> None:
-    p = load_yaml(params_path)
+    p = load_params(params_path)
     ev = p["eval"]
     taxonomy = load_taxonomy(Path(data) / "taxonomy.csv")
     test = read_jsonl(Path(data) / "test.jsonl")[: ev.get("limit") or None]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from voc.general import load_hf_source, load_json_source, load_replay_prompts, replay_records, validate_sources
-from voc.io import load_yaml, write_json, write_jsonl
+from voc.io import write_json, write_jsonl
+from voc.params import load_params
 
 
 @click.command()
@@ -14,7 +15,7 @@ from voc.io import load_yaml, write_json, write_jsonl
 @click.option("--out", default="data/general/general.jsonl", type=click.Path())
 @click.option("--metrics", default="metrics/general_data.json", type=click.Path())
 def main(params_path: str, model_dir: str, out: str, metrics: str) -> None:
-    p = load_yaml(params_path)
+    p = load_params(params_path)
     cfg = p["general"]
     sources = validate_sources(cfg["sources"])
     rows, report = [], {}

@@ -6,8 +6,9 @@ from collections import defaultdict
 
 import click
 
-from voc.io import load_yaml, read_jsonl, write_json, write_jsonl
+from voc.io import read_jsonl, write_json, write_jsonl
 from voc.mixing import mix_records, validate_mix
+from voc.params import load_params
 
 
 @click.command()
@@ -18,7 +19,7 @@ from voc.mixing import mix_records, validate_mix
 @click.option("--out", default="data/mixed/train.jsonl", type=click.Path())
 @click.option("--metrics", default="metrics/mix.json", type=click.Path())
 def main(params_path: str, train: str, general_path: str, tokenizer: str, out: str, metrics: str) -> None:
-    p = load_yaml(params_path)
+    p = load_params(params_path)
     mix = validate_mix(p["mix"])
     from voc.modeling import load_tokenizer
 

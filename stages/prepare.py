@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from voc.decontam import split_overlap
-from voc.io import load_yaml, write_json, write_jsonl
+from voc.io import write_json, write_jsonl
+from voc.params import load_params
 from voc.prompt import build_messages, system_prompt
 from voc.records import leaf_counts, load_comments
 from voc.taxonomy import load_taxonomy
@@ -29,7 +30,7 @@ def seeded_split(rows: list[dict], test_size: float, seed: int) -> tuple[list[di
 @click.option("--metrics", default="metrics/data.json", type=click.Path())
 @click.option("--plot", default="metrics/plots/leaf_frequency.json", type=click.Path())
 def main(params_path: str, out: str, metrics: str, plot: str) -> None:
-    p = load_yaml(params_path)
+    p = load_params(params_path)
     data, prep = p["data"], p["prepare"]
     taxonomy = load_taxonomy(data["taxonomy"])
     strict, max_chars = bool(prep["strict"]), int(prep["max_chars"])

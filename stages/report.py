@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from voc.io import load_yaml, write_json
+from voc.io import write_json
+from voc.params import load_params
 from voc.report import level_f1_plot, print_summary, summarize
 
 
@@ -14,7 +15,7 @@ from voc.report import level_f1_plot, print_summary, summarize
 @click.option("--out", default="metrics/summary.json", type=click.Path())
 @click.option("--plot", default="metrics/plots/level_f1.json", type=click.Path())
 def main(params_path: str, metrics_dir: str, out: str, plot: str) -> None:
-    p = load_yaml(params_path)
+    p = load_params(params_path)
     summary = summarize(metrics_dir, p["mix"], p["sft"]["method"])
     write_json(out, summary)
     write_json(plot, level_f1_plot(metrics_dir))

@@ -11,7 +11,7 @@ import sys
 import click
 
 from voc.errors import ParamsError
-from voc.io import load_yaml
+from voc.params import load_params
 from voc.training import TrainingInterrupted, train_sft
 
 
@@ -26,7 +26,7 @@ from voc.training import TrainingInterrupted, train_sft
 def main(params_path: str, train_path: str, base_dir: str, out_dir: str, ckpt_dir: str, live_dir: str) -> None:
     """Fine-tune the base model on the training rows (resumes from --checkpoints after a kill)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    params = load_yaml(params_path) or {}
+    params = load_params(params_path)
     if not isinstance(params.get("sft"), dict):
         raise ParamsError(params_path, None, "no sft: block", "add the sft: block (see params.yaml in the repo)")
     model = params.get("model") or {}

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from tiny import repo_params
 
 from voc.modeling import load_model
 
@@ -23,7 +24,7 @@ def test_two_process_cpu_launch_trains_and_saves_a_loadable_model(tmp_path, tiny
     sft = dict(method="full", accelerate_config="configs/accelerate/cpu.yaml", lr=1e-3, epochs=1, max_steps=2,
                batch_size=2, grad_accum=1, max_length=64, warmup_ratio=0.0, weight_decay=0.0,
                lr_scheduler="linear", save_steps=10, logging_steps=1, seed=1)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"sft": sft}))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(repo_params(sft)))
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
            str(ROOT / "configs" / "accelerate" / "cpu.yaml"), "--multi_gpu", "--num_processes", "2",
            "--main_process_port", "0", str(ROOT / "stages" / "sft.py"),

@@ -1,4 +1,8 @@
-"""The bad-input matrix: every case names the file, the line and the fix; lenient mode accounts for every row."""
+"""The bad-input matrix: every case names the file, the line and the fix; lenient mode accounts for every row.
+
+MMLU-source cases (missing subject, answer out of range, empty choice) live beside their loader in
+tests/test_mmlu.py; model-output fuzzing in tests/test_fuzz_outputs.py.
+"""
 
 from __future__ import annotations
 
@@ -114,3 +118,25 @@ def test_bad_mix_values(mix):
 def test_unknown_general_kind():
     with pytest.raises(ParamsError, match="unknown kind 'ftp'.*Fix: use one of replay, json, hf"):
         validate_sources([{"name": "x", "kind": "ftp", "path": "a"}])
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda p: p["model"].update(source=None), "model.source"),
+    (lambda p: p["model"].update(source="ftp://x"), "model.source"),
+    (lambda p: p.update(mix=1), "mix=1"),
+    (lambda p: p["general"]["sources"][0].update(kind="s3"), "unknown kind 's3'"),
+    (lambda p: p["sft"].update(method="qlora"), "sft.method"),
+    (lambda p: p["decontam"].update(action="warn"), "decontam.action"),
+])
+def test_whole_params_file_is_checked_before_any_stage_runs(tmp_path, change, words):
+    import yaml
+
+    from voc.params import load_params
+
+    params = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+    change(params)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ParamsError, match="Fix: ") as e:
+        load_params(path)
+    assert words in str(e.value)

@@ -15,6 +15,7 @@ import pytest
 import torch
 import yaml
 from safetensors.torch import load_file
+from tiny import repo_params
 
 from voc.training import train_sft
 
@@ -28,10 +29,9 @@ def workdir(tmp_path: Path) -> Path:
         {"role": "user", "content": f"The camera app crashes {i}."},
         {"role": "assistant", "content": '[{"content": "app crashes", "L1": "App"}]'}]} for i in range(8)]
     (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    params = {"model": {"trust_remote_code": False, "allow_pickle": False},
-              "sft": dict(method="full", accelerate_config="configs/accelerate/cpu.yaml", lr=1e-3, epochs=1,
+    params = repo_params(dict(method="full", accelerate_config="configs/accelerate/cpu.yaml", lr=1e-3, epochs=1,
                           max_steps=STEPS, batch_size=2, grad_accum=1, max_length=64, warmup_ratio=0.1,
-                          weight_decay=0.01, lr_scheduler="cosine", save_steps=1, logging_steps=1, seed=3)}
+                          weight_decay=0.01, lr_scheduler="cosine", save_steps=1, logging_steps=1, seed=3))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     return tmp_path
 

@@ -54,3 +54,13 @@ def build_tiny_model(out_dir: str | Path, seed: int = 0) -> Path:
     model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     return out
+
+
+def repo_params(sft: dict | None = None) -> dict:
+    """The repo's params.yaml (valid as a whole, as every stage checks) with the `sft` block replaced."""
+    import yaml
+
+    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    if sft is not None:
+        params["sft"] = sft
+    return params

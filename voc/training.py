@@ -15,6 +15,7 @@ from typing import Any
 from voc.errors import ParamsError, VocError
 from voc.io import atomic_path, read_jsonl, write_json
 from voc.modeling import check_safetensors, load_tokenizer, pick_device
+from voc.params import check_sft_params
 from voc.training_ckpt import GracefulStop, last_complete_checkpoint, prepare_checkpoints, run_fingerprint
 from voc.training_data import IGNORE_INDEX, build_dataset, tokenize_example
 
@@ -22,29 +23,8 @@ __all__ = ["build_dataset", "tokenize_example", "make_training_args", "train_sft
 
 log = logging.getLogger("voc.training")
 
-_REQUIRED = ("method", "lr", "epochs", "max_steps", "batch_size", "grad_accum", "max_length", "warmup_ratio",
-             "weight_decay", "lr_scheduler", "save_steps", "logging_steps", "seed")
-
-
 class TrainingInterrupted(VocError):
     """Training stopped on SIGTERM after saving a checkpoint; a rerun resumes from it."""
-
-
-def check_sft_params(sft: dict) -> None:
-    """Fail early, naming the key, rather than deep inside the Trainer."""
-    missing = [k for k in _REQUIRED if k not in sft]
-    if missing:
-        raise ParamsError("params.yaml", None, f"sft is missing {missing}", "add them to the sft: block")
-    if sft["method"] not in ("full", "lora"):
-        raise ParamsError("params.yaml", None, f"sft.method is {sft['method']!r}", "use 'full' or 'lora'")
-    if sft["method"] == "lora" and not isinstance(sft.get("lora"), dict):
-        raise ParamsError("params.yaml", None, "sft.method is lora but sft.lora is missing",
-                          "add sft.lora with r, alpha, dropout, target_modules")
-    if not 0 <= float(sft["warmup_ratio"]) < 1:
-        raise ParamsError("params.yaml", None, f"sft.warmup_ratio is {sft['warmup_ratio']}", "use a value in [0, 1)")
-    if int(sft["max_steps"]) <= 0 and float(sft["epochs"]) <= 0:
-        raise ParamsError("params.yaml", None, "neither sft.epochs nor sft.max_steps is positive",
-                          "set sft.epochs > 0 or sft.max_steps > 0")
 
 
 def _use_cpu() -> bool:
