@@ -81,3 +81,17 @@ def test_exp_run_on_mix_reruns_only_what_depends_on_mix(project):
     assert ran_stages(res.stdout) == MIX_STAGES
     diff = run(["dvc", "metrics", "diff", "--json"], project)
     assert "metrics/mix.json" in json.loads(diff.stdout)
+
+
+def test_two_point_sweep_gives_a_frontier_table(project):
+    """Issue contract: a two-point sweep on the tiny config, then `voc frontier` lists both points."""
+    run(["dvc", "exp", "run", "-S", "mix=0", "-n", "mix-0"], project)  # mix-0.5 exists from the test above
+    run(["voc", "frontier", "--out", "frontier"], project)
+    table = (project / "frontier" / "frontier.md").read_text().splitlines()
+    header = [c.strip() for c in table[0].strip("|").split("|")]
+    rows = {r[header.index("name")]: r for r in
+            ([c.strip() for c in line.strip("|").split("|")] for line in table[2:])}
+    assert {"mix-0", "mix-0.5"} <= set(rows)
+    assert float(rows["mix-0"][header.index("mix")]) == 0.0
+    assert float(rows["mix-0.5"][header.index("mix")]) == 0.5
+    assert (project / "frontier" / "frontier.png").stat().st_size > 0
