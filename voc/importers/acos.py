@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from voc.errors import CommentError
-from voc.importers.common import Collector, ImportResult, RowError, readable, slug
+from voc.importers.common import Collector, ImportResult, RowError, claim_prefix, readable, slug
 from voc.importers.memd import absa_segment, dedupe
 from voc.taxonomy import Taxonomy
 
@@ -70,11 +70,8 @@ def import_acos(paths: Sequence[str | Path], domain: str | None = None,
     for path in map(Path, paths):
         dom = domain or readable(path.stem.split("_")[0])
         split = split_of(path)
-        prefix = f"{slug(dom)}-{split}"
-        if prefix in prefixes:
-            raise CommentError(str(path), None, f"ids {prefix}-* would clash with {prefixes[prefix]}",
-                               "import the two files in separate runs, or give them different --domain names")
-        prefixes[prefix] = path
+        prefix = claim_prefix(prefixes, dom, split, path,
+                              "import the two files in separate runs, or give them different --domain names")
         for lineno, line in enumerate(_lines(path), start=1):
             if not line.strip():
                 continue

@@ -70,6 +70,17 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "x"
 
 
+def claim_prefix(prefixes: dict[str, Path], domain: str, split: str, path: Path, fix: str) -> str:
+    """Id prefix `<domain>-<split>` for one input file; two files mapping to the same prefix would clash."""
+    from voc.errors import CommentError
+
+    prefix = f"{slug(domain)}-{split}"
+    if prefix in prefixes:
+        raise CommentError(str(path), None, f"ids {prefix}-* would clash with {prefixes[prefix]}", fix)
+    prefixes[prefix] = path
+    return prefix
+
+
 def split_leaf(value: str) -> tuple[str, str]:
     """`"Night vision: image quality in the dark"` -> (`Night vision`, `image quality in the dark`)."""
     label, sep, desc = value.partition(": ")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from voc.errors import CommentError
-from voc.importers.common import Collector, ImportResult, RowError, raw_json, readable, slug
+from voc.importers.common import Collector, ImportResult, RowError, claim_prefix, raw_json, readable, slug
 from voc.taxonomy import Taxonomy
 
 SENTIMENTS = {"POS": "positive", "NEG": "negative", "NEU": "neutral"}
@@ -113,11 +113,8 @@ def import_memd(paths: Sequence[str | Path], domain: str | None = None,
     for path in memd_inputs(paths):
         dom = domain or readable(path.resolve().parent.name)
         split = slug(path.stem)
-        prefix = f"{slug(dom)}-{split}"
-        if prefix in prefixes:
-            raise CommentError(str(path), None, f"ids {prefix}-* would clash with {prefixes[prefix]}",
-                               "import the two files in separate runs, or give each folder its own --domain")
-        prefixes[prefix] = path
+        prefix = claim_prefix(prefixes, dom, split, path,
+                              "import the two files in separate runs, or give each folder its own --domain")
         for n, rec in enumerate(_load(path), start=1):
             col.read += 1
             try:
