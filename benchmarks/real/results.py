@@ -1,0 +1,106 @@
+"""Collect one benchmark run's metrics from the scratch project, and render the study-shaped markdown table."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+from voc.io import read_json
+
+COLUMNS = ("run", "general source", "leaf F1", "Nova F1", "MMLU", "general mean", "probe pass", "JSON-valid",
+           "wall time", "hardware")
+# summary.json key stem -> column
+METRICS = {"f1": "leaf F1", "nova_f1": "Nova F1", "mmlu": "MMLU", "general": "general mean", "probe": "probe pass",
+           "json_valid": "JSON-valid"}
+
+
+def hardware() -> str:
+    """GPU name from torch when CUDA is used, else the CPU model and its logical core count."""
+    import os
+
+    import torch
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}, torch {torch.__version__})"
+    model = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
+        model = names[0] if names else model
+    return f"{model}, {os.cpu_count()} cores (CPU only, torch {torch.__version__})"
+
+
+def _maybe(path: Path) -> dict | None:
+    return read_json(path) if path.exists() else None
+
+
+def collect_run(project: Path, run: dict, wall_s: float, stages: list[str]) -> dict:
+    """Everything the table and a later reader need from one run's workspace metrics."""
+    m = project / "metrics"
+    voc_sft = _maybe(m / "voc_sft.json") or {}
+    return {
+        "name": run["name"], "mix": run["mix"], "method": run["method"], "source": run["source"],
+        "wall_s": round(wall_s, 1), "stages_run": stages,
+        "summary": read_json(m / "summary.json"),
+        "voc_sft": {k: voc_sft.get(k) for k in ("n", "f1", "nova_f1", "json_valid_rate")},
+        "voc_base": {k: (_maybe(m / "voc_base.json") or {}).get(k) for k in ("n", "f1", "nova_f1", "json_valid_rate")},
+        "mix_stats": _maybe(m / "mix.json"),
+        "decontam": _maybe(m / "decontam.json"),
+        "data": _maybe(m / "data.json"),
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, sec = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{sec:02d}s"
+
+
+def table_rows(runs: list[dict], hw: str) -> list[list[str]]:
+    """The base model (from the first run's summary), then each run's fine-tuned model."""
+    rows = []
+    if runs:
+        s = runs[0]["summary"]
+        rows.append(["base model", "-", *(_fmt(s.get(f"{k}_base")) for k in METRICS), "-", hw])
+    for r in runs:
+        s = r["summary"]
+        label = f"{r['name']} ({r['method']}, mix={r['mix']:g})"
+        source = r["source"] if r["mix"] > 0 else "- (customer only)"
+        rows.append([label, source, *(_fmt(s.get(f"{k}_sft")) for k in METRICS), _duration(r["wall_s"]), hw])
+    return rows
+
+
+def markdown_table(runs: list[dict], hw: str) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(runs, hw)]
+    return "\n".join(lines) + "\n"
+
+
+def markdown_report(results: dict) -> str:
+    """The table plus what produced it: profile, subsample, commands."""
+    s = results["sample"]
+    head = [f"# MEMD-ABSA {'+'.join(results['domains'])}: profile `{results['profile']}`", "",
+            f"- train comments used: {s['used']['train']} of {s['available']['train']} (MEMD Train+Dev); "
+            f"test: {s['used']['test']} of {s['available']['test']} (MEMD Test); "
+            f"subsample seed: {s['seed'] if s['seed'] is not None else 'none (full sets)'}",
+            f"- hardware: {results['hardware']}; total wall time: {_duration(results['wall_s'])}",
+            "- wall time of a run = its `dvc exp run`; the first run also pays for the shared base-model stages",
+            ""]
+    table = markdown_table(results["runs"], results["hardware"])
+    return "\n".join(head) + table + "".join(share_notes(results["runs"]))
+
+
+def share_notes(runs: list[dict]) -> list[str]:
+    """Flag runs whose training set did not get the asked-for general share (e.g. replay answers all empty)."""
+    notes = []
+    for r in runs:
+        got = (r.get("mix_stats") or {}).get("general_record_share")
+        if got is not None and abs(got - r["mix"]) > 0.05:
+            notes.append(f"\n- WARNING {r['name']}: asked mix={r['mix']:g} but the training set's general record "
+                         f"share is {got:g} (see mix_stats in results.json)")
+    return notes
