@@ -36,7 +36,7 @@ def build_tokenizer(vocab_size: int = 400):
     return fast
 
 
-def build_tiny_model(out_dir: str | Path, seed: int = 0) -> Path:
+def build_tiny_model(out_dir: str | Path, seed: int = 0, tie_word_embeddings: bool = True) -> Path:
     """Save a 2-layer Llama (hidden 32) with a ChatML tokenizer as a safetensors HF directory."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -47,7 +47,7 @@ def build_tiny_model(out_dir: str | Path, seed: int = 0) -> Path:
     cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                       num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
                       bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                      tie_word_embeddings=True)
+                      tie_word_embeddings=tie_word_embeddings)
     model = LlamaForCausalLM(cfg)
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id

@@ -19,10 +19,20 @@ def generate_outputs(backend: str, model_dir: str, conversations: list[list[dict
         return generate_vllm(model_dir, conversations, max_new_tokens, trust_remote_code)
     if backend != "hf":
         raise VocError(f"eval.backend={backend!r}. Fix: use hf or vllm in params.yaml")
+    from accelerate import PartialState
+    from accelerate.utils import gather_object
+
     from voc.modeling import generate_chat, load_model
 
-    model, tok = load_model(model_dir, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
-    return generate_chat(model, tok, conversations, max_new_tokens, batch_size, desc=f"eval {model_dir}")
+    state = PartialState()  # one process unless launched with `accelerate launch --num_processes N`
+    device = str(state.device) if state.num_processes > 1 else None
+    model, tok = load_model(model_dir, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, device=device)
+    if state.num_processes == 1:
+        return generate_chat(model, tok, conversations, max_new_tokens, batch_size, desc=f"eval {model_dir}")
+    # Data-parallel: each rank answers a contiguous shard; gather_object concatenates them in rank order.
+    with state.split_between_processes(list(conversations)) as shard:
+        outs = generate_chat(model, tok, shard, max_new_tokens, batch_size, desc=f"eval rank {state.process_index}")
+    return gather_object(outs)
 
 
 def generate_vllm(model_dir: str, conversations: list[list[dict]], max_new_tokens: int,
