@@ -22,9 +22,10 @@ def generate_outputs(backend: str, model_dir: str, conversations: list[list[dict
     from accelerate import PartialState
     from accelerate.utils import gather_object
 
-    from voc.modeling import generate_chat, load_model
+    from voc.modeling import generate_chat, load_model, pick_device
 
-    state = PartialState()  # one process unless launched with `accelerate launch --num_processes N`
+    # one process unless launched with `accelerate launch --num_processes N` (one GPU per rank, or CPU ranks)
+    state = PartialState(cpu=pick_device()[0] == "cpu")
     device = str(state.device) if state.num_processes > 1 else None
     model, tok = load_model(model_dir, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, device=device)
     if state.num_processes == 1:
