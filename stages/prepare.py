@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from voc.decontam import split_overlap
+from voc.decontam import find_hits, split_overlap
 from voc.io import write_json, write_jsonl
 from voc.params import load_params
 from voc.prompt import build_messages, system_prompt
@@ -22,6 +22,17 @@ def seeded_split(rows: list[dict], test_size: float, seed: int) -> tuple[list[di
     random.Random(seed).shuffle(order)
     n_test = max(1, round(len(order) * test_size))
     return order[n_test:], order[:n_test]
+
+
+def remove_leaks(train: list[dict], test: list[dict], ngram: int) -> tuple[list[dict], int]:
+    """The test split stays fixed; a training comment that (near-)duplicates a test comment, contains one, or
+    shares an n-gram with one is removed and counted (the `decontam` stage would otherwise fail later)."""
+    test_texts = [r["text"] for r in test]
+    near = {i for i, _, _ in split_overlap([r["text"] for r in train], test_texts)}
+    rows = [{"id": str(i), "messages": [{"role": "user", "content": r["text"]}]} for i, r in enumerate(train)]
+    overlap = {int(h.train_id) for h in find_hits(rows, {"voc": test_texts}, ngram)}
+    drop = near | overlap
+    return [r for i, r in enumerate(train) if i not in drop], len(drop)
 
 
 @click.command()
@@ -42,10 +53,7 @@ def main(params_path: str, out: str, metrics: str, plot: str) -> None:
     else:
         train, test = seeded_split(loaded.accepted, float(prep["test_size"]), int(p["seed"]))
         test_loaded, rejects = None, loaded.rejects
-    # The test split stays fixed; training comments that (near-)duplicate a test comment are removed and counted.
-    hits = split_overlap([r["text"] for r in train], [r["text"] for r in test])
-    leaked = {h[0] for h in hits}
-    train = [r for i, r in enumerate(train) if i not in leaked]
+    train, leaked = remove_leaks(train, test, int(p["decontam"]["ngram"]))
 
     system = system_prompt(taxonomy, p["prompt"]["taxonomy"])
     def records(rows: list[dict]) -> list[dict]:
@@ -60,14 +68,14 @@ def main(params_path: str, out: str, metrics: str, plot: str) -> None:
     counts = loaded.counts()
     if test_loaded:
         counts["test_file"] = test_loaded.counts()
-    counts.update({"train": len(train), "test": len(test), "split_near_duplicates_removed": len(leaked),
+    counts.update({"train": len(train), "test": len(test), "split_overlaps_removed": leaked,
                    "leaves": len(taxonomy.leaves), "levels": taxonomy.depth,
                    "segments_train": sum(len(r["segments"]) for r in train)})
     write_json(metrics, counts)
     freq = leaf_counts(train, taxonomy.levels)
     write_json(plot, [{"rank": i, "leaf": leaf, "count": n} for i, (leaf, n) in enumerate(freq.items(), 1)])
     click.echo(f"prepare: read {counts['read']}, accepted {counts['accepted']}, rejected {counts['rejected']}; "
-               f"train {len(train)}, test {len(test)}, near-duplicates removed {len(leaked)}")
+               f"train {len(train)}, test {len(test)}, overlapping train comments removed {leaked}")
 
 
 if __name__ == "__main__":

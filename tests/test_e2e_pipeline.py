@@ -33,7 +33,7 @@ def load(proj, name):
 def test_every_metric_file_is_sane(project):
     data = load(project, "data.json")
     assert data["read"] == 24 and data["accepted"] + data["rejected"] == 24
-    assert data["train"] + data["test"] + data["split_near_duplicates_removed"] == 24
+    assert data["train"] + data["test"] + data["split_overlaps_removed"] == 24
     for name in ("base", "sft"):
         voc = load(project, f"voc_{name}.json")
         assert voc["n"] == data["test"] and 0 <= voc["f1"] <= 1 and 0 <= voc["json_valid_rate"] <= 1
