@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-
-os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars would bury the numbers
 import platform
 import tempfile
 import time
