@@ -87,8 +87,9 @@ def terminate_group(proc: subprocess.Popen, timeout: float = 120) -> None:
     The stage may outlive dvc while it saves its checkpoint, so waiting on `proc` alone is not enough.
     SIGKILL only if the group overruns `timeout`, so a hung stage never outlives the test.
     """
-    pgid = os.getpgid(proc.pid)
-    os.killpg(pgid, signal.SIGTERM)
+    pgid = proc.pid  # started with start_new_session=True: the leader's pid is the group id
+    with contextlib.suppress(ProcessLookupError):  # the group may already be gone (the stage failed early)
+        os.killpg(pgid, signal.SIGTERM)
     proc.wait(timeout=timeout)
     deadline = time.monotonic() + timeout
     while group_alive(pgid):
