@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -187,5 +188,8 @@ def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path,
            "world_size": state.num_processes, "method": sft["method"], "bf16": bool(args.bf16)}
     if state.is_main_process:
         write_json(Path(live_dir) / "train_stats.json", out)
+        # Checkpoints only serve to resume an unfinished run; a finished one frees the disk (GBs of fp32 +
+        # optimizer state), and a forced rerun (`dvc repro -f`) then really retrains.
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
     state.wait_for_everyone()
     return out
