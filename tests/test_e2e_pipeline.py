@@ -87,7 +87,9 @@ def test_two_point_sweep_gives_a_frontier_table(project):
     """Issue contract: a two-point sweep on the tiny config, then `voc frontier` lists both points."""
     run(["dvc", "exp", "run", "-S", "mix=0", "-n", "mix-0"], project)  # mix-0.5 exists from the test above
     run(["voc", "frontier", "--out", "frontier"], project)
-    table = (project / "frontier" / "frontier.md").read_text().splitlines()
+    lines = (project / "frontier" / "frontier.md").read_text().splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("| name"))]
+    table = [line for line in lines[lines.index(table):] if line.startswith("|")]
     header = [c.strip() for c in table[0].strip("|").split("|")]
     rows = {r[header.index("name")]: r for r in
             ([c.strip() for c in line.strip("|").split("|")] for line in table[2:])}
