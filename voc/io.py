@@ -68,3 +68,19 @@ def load_yaml(path: str | os.PathLike) -> Any:
     """YAML is always loaded with safe_load: params files never construct Python objects."""
     with open(path, encoding="utf-8") as f:
         return yaml.safe_load(f)
+
+
+def iter_jsonl(path: str | os.PathLike, fix: str, error: type | None = None) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object) for each non-blank line of user-supplied JSONL; a bad line raises `error`
+    (an InputError subclass) naming the file, the line and `fix`."""
+    from voc.errors import InputError
+
+    error = error or InputError
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise error(str(path), lineno, f"invalid JSON ({e.msg})", fix) from None

@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from voc.errors import InputError
+from voc.io import iter_jsonl
 
 SPLITS = ("replay", "probe")
 # Constraint type -> its required parameters and their Python types.
@@ -172,15 +173,7 @@ def load_prompts(path: str | Path, split: str | None = None) -> list[dict]:
     if split is not None and split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS} or None, got {split!r}")
     rows, seen = [], {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise InputError(str(path), lineno, f"invalid JSON ({e.msg})",
-                                 "write one JSON object per line, with double-quoted keys") from None
-            _check_row(row, (str(path), lineno), seen)
-            rows.append(row)
+    for lineno, row in iter_jsonl(path, "write one JSON object per line, with double-quoted keys"):
+        _check_row(row, (str(path), lineno), seen)
+        rows.append(row)
     return [r for r in rows if split is None or r["split"] == split]

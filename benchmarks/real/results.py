@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform
+import sys
 from pathlib import Path
 
 from voc.io import read_json
@@ -16,18 +16,10 @@ METRICS = {"f1": "leaf F1", "nova_f1": "Nova F1", "mmlu": "MMLU", "general": "ge
 
 def hardware() -> str:
     """GPU name from torch when CUDA is used, else the CPU model and its logical core count."""
-    import os
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchutil import machine
 
-    import torch
-
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}, torch {torch.__version__})"
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
-        model = names[0] if names else model
-    return f"{model}, {os.cpu_count()} cores (CPU only, torch {torch.__version__})"
+    return machine()
 
 
 def _maybe(path: Path) -> dict | None:

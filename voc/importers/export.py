@@ -13,7 +13,7 @@ from pathlib import Path
 
 from voc.errors import CommentError
 from voc.importers.bedrock import DEFAULT_MARKER, SCHEMA
-from voc.io import write_jsonl
+from voc.io import iter_jsonl, write_jsonl
 from voc.taxonomy import MAX_LEVELS, Path_, Taxonomy
 
 
@@ -55,20 +55,13 @@ def to_bedrock(record: dict, marker: str | None = DEFAULT_MARKER,
 
 
 def _records(path: Path) -> Iterable[tuple[int, dict]]:
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise CommentError(str(path), lineno, f"line is not JSON ({e.msg})",
-                                   "pass a prepared records file such as data/prepared/voc/train.jsonl") from None
-            if not (isinstance(rec, dict) and isinstance(rec.get("text"), str)
-                    and isinstance(rec.get("segments"), list) and isinstance(rec.get("messages"), list)):
-                raise CommentError(str(path), lineno, "record lacks text, segments or messages",
-                                   "pass prepared SFT records ({id, text, segments, messages})")
-            yield lineno, rec
+    fix = "pass a prepared records file such as data/prepared/voc/train.jsonl"
+    for lineno, rec in iter_jsonl(path, fix, CommentError):
+        if not (isinstance(rec, dict) and isinstance(rec.get("text"), str)
+                and isinstance(rec.get("segments"), list) and isinstance(rec.get("messages"), list)):
+            raise CommentError(str(path), lineno, "record lacks text, segments or messages",
+                               "pass prepared SFT records ({id, text, segments, messages})")
+        yield lineno, rec
 
 
 def export_bedrock(in_path: str | Path, out_path: str | Path, marker: str | None = DEFAULT_MARKER,
