@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from safetensors.torch import load_file
 
 from voc.errors import InputError
 from voc.modeling import load_model, load_tokenizer
-from voc.training import build_dataset, make_training_args, tokenize_example, train_sft
+from voc.training import _dvclive_callback, build_dataset, make_training_args, tokenize_example, train_sft
 from voc.training_ckpt import last_complete_checkpoint, prepare_checkpoints, run_fingerprint
 from voc.training_data import ChatTemplateError
 
@@ -159,3 +160,11 @@ def test_fingerprint_mismatch_wipes_checkpoints(tmp_path, train_file, tiny_model
     train_file.write_text(train_file.read_text() + "\n")  # data changed
     prepare_checkpoints(ckpt, run_fingerprint(train_file, sft_params(lr=5e-4), tiny_model_dir, 1))
     assert not (ckpt / "checkpoint-9").exists()
+
+
+def test_training_curves_are_skipped_loudly_without_dvclive(monkeypatch, tmp_path, caplog):
+    """A machine without DVC (the GPU box) still trains; the missing curves are a warning, not a crash."""
+    monkeypatch.setitem(sys.modules, "dvclive", None)  # makes `import dvclive` raise ImportError
+    with caplog.at_level("WARNING", logger="voc.training"):
+        assert _dvclive_callback(tmp_path / "live", resume=False) is None
+    assert "dvclive is not importable" in caplog.text

@@ -95,9 +95,18 @@ def _load_model(base: str | Path, sft: dict, trust_remote_code: bool, allow_pick
 
 
 def _dvclive_callback(live_dir: str | Path, resume: bool):
-    """DVCLive's HF callback, logging at the Trainer's global step so a resumed curve continues in place."""
-    from dvclive import Live
-    from dvclive.huggingface import DVCLiveCallback
+    """DVCLive's HF callback, logging at the Trainer's global step so a resumed curve continues in place.
+
+    None (with a warning) where dvclive cannot be imported, e.g. a GPU box without DVC: the model and
+    train_stats.json are still written, only the training curves are missing.
+    """
+    try:
+        from dvclive import Live
+        from dvclive.huggingface import DVCLiveCallback
+    except ImportError as e:
+        log.warning("dvclive is not importable (%s): no training curves in %s; install dvclive to get them",
+                    e, live_dir)
+        return None
 
     class StepAlignedDVCLive(DVCLiveCallback):
         def on_log(self, args, state, control, **kwargs):
@@ -172,8 +181,8 @@ def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path,
 
     stopper = GracefulStop(enabled=state.num_processes == 1)
     callbacks: list = [stopper]
-    if state.is_main_process:
-        live_cb = _dvclive_callback(live_dir, resume=resume is not None)
+    live_cb = _dvclive_callback(live_dir, resume=resume is not None) if state.is_main_process else None
+    if live_cb is not None:
         for key in ("truncated", "dropped_no_target", "examples"):
             live_cb.live.log_metric(f"data/{key}", stats[key], plot=False)
         callbacks.append(live_cb)
