@@ -81,10 +81,18 @@ def markdown_report(results: dict) -> str:
             f"test: {s['used']['test']} of {s['available']['test']} (MEMD Test); "
             f"subsample seed: {s['seed'] if s['seed'] is not None else 'none (full sets)'}",
             f"- hardware: {results['hardware']}; total wall time: {_duration(results['wall_s'])}",
-            "- wall time of a run = its `dvc exp run`; the first run also pays for the shared base-model stages",
-            ""]
+            wall_note(results), ""]
     table = markdown_table(results["runs"], results["hardware"])
-    return "\n".join(head) + table + "".join(share_notes(results["runs"]))
+    failed = "".join(f"\n- FAILED {f['name']}: {f['error']} (log: {f['log']})" for f in results.get("failed", []))
+    return "\n".join(head) + table + "".join(share_notes(results["runs"])) + failed
+
+
+def wall_note(results: dict) -> str:
+    if results.get("executor") != "direct":
+        return "- wall time of a run = its `dvc exp run`; the first run also pays for the shared base-model stages"
+    return (f"- executor: the dvc.yaml stage commands without DVC (none on that machine), {results['jobs']} runs at a "
+            f"time on one device; a run's wall time = its own stages while sharing it; the shared stages (assets "
+            f"reused, prepare, general) took {_duration(results.get('shared_stages_s'))} before the runs")
 
 
 def share_notes(runs: list[dict]) -> list[str]:

@@ -4,10 +4,15 @@ the project, and collect every run's metrics into results.json, results.md and t
     python benchmarks/real/run.py --profile cpu              # 2-core CPU subsample (see params.yaml)
     python benchmarks/real/run.py --profile gpu --domains all
     python benchmarks/real/run.py --profile smoke --runs mix0,lima-mix0.25 --model /path/to/tiny  # plumbing check
+
+On a machine without DVC (the lent GPU box), `--executor direct` runs the same dvc.yaml commands without DVC,
+`--jobs` runs at a time (see direct.py); `--assets-from` reuses built assets and `--shared` says where the
+public data lies (benchmarks/real/gpu.sh drives that).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -15,10 +20,12 @@ from pathlib import Path
 
 import click
 import yaml
+from direct import SHARED_STAGES, link_assets, run_series, run_stages
 from results import collect_run, hardware, markdown_report
 from scratch import (
     DOMAINS,
     ROOT,
+    SHARED,
     convert,
     load_comments,
     make_project,
@@ -28,6 +35,8 @@ from scratch import (
     split_sample,
 )
 
+from voc.frontier import METRICS as FRONTIER_METRICS
+from voc.frontier import Point, write_frontier
 from voc.io import atomic_path, write_json
 
 HERE = Path(__file__).resolve().parent
@@ -78,8 +87,61 @@ def write_results(out_dir: Path, results: dict) -> None:
         tmp.write_text(markdown_report(results), encoding="utf-8")
 
 
+def head_commit() -> str:
+    """The checkout's commit; in a device's copy without git, VOC_COMMIT (set by gpu.sh) or 'unknown'."""
+    try:
+        return sh(["git", "rev-parse", "HEAD"], ROOT).strip()
+    except (RuntimeError, FileNotFoundError):
+        return os.environ.get("VOC_COMMIT", "unknown")
+
+
+def frontier_from_results(results: dict, work: Path, out_dir: Path) -> str | None:
+    """The frontier drawn from the collected runs, with the writer `voc frontier` uses (no DVC needed)."""
+    def metrics(summary: dict) -> dict[str, float]:
+        return {k: float(summary[k]) for k in FRONTIER_METRICS if isinstance(summary.get(k), int | float)}
+
+    points = [Point(r["name"], "direct", r["mix"], r["method"], (r["source"],), metrics(r["summary"]))
+              for r in results["runs"]]
+    if not points:
+        return None
+    write_frontier(points, [], work / "frontier")
+    for name in ("frontier.png", "frontier.md"):
+        with atomic_path(out_dir / name) as tmp:
+            shutil.copy(work / "frontier" / name, tmp)
+    return str(out_dir / "frontier.png")
+
+
+def direct_series(project: Path, runs: list[dict], params_of, jobs: int, assets_from: Path | None, work: Path,
+                  out_dir: Path, results: dict, started: float) -> None:
+    """The series without DVC: shared stages once, then base evaluations and runs `jobs` at a time."""
+    logs = work / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    if assets_from:
+        link_assets(project, assets_from)
+    t0 = time.perf_counter()
+    run_stages(project, SHARED_STAGES if assets_from else ("assets", *SHARED_STAGES), logs / "base-shared.log")
+    results["shared_stages_s"] = round(time.perf_counter() - t0, 1)
+    order = {r["name"]: i for i, r in enumerate(runs)}
+
+    def done(run: dict, run_project: Path, wall: float, stages: list[str], error: str | None) -> None:
+        if error:
+            results["failed"].append({"name": run["name"], "error": error, "log": str(logs / f"{run['name']}.log")})
+            click.echo(f"[{run['name']}] FAILED: {error}", err=True)
+        else:
+            results["runs"].append(collect_run(run_project, run, wall, stages))
+            results["runs"].sort(key=lambda r: order[r["name"]])
+            click.echo(f"[{run['name']}] done in {wall:.0f} s: {len(stages)} stages ran")
+        results["wall_s"] = round(time.perf_counter() - started, 1)
+        write_results(out_dir, results)
+
+    run_series(project, runs, params_of, jobs, logs, done)
+    results["frontier_png"] = frontier_from_results(results, work, out_dir)
+
+
 @click.command()
-@click.option("--profile", type=click.Choice(["smoke", "cpu", "gpu"]), default="cpu", show_default=True)
+@click.option("--profile", default="cpu", show_default=True,
+              help="a profile of --bench-params: smoke, cpu, gpu-smoke, gpu")
 @click.option("--domains", type=click.Choice(["laptop", "all"]), default="laptop", show_default=True,
               help="laptop = MEMD Laptop only; all = the five MEMD domains (L1 = domain)")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=HERE / "work", show_default=True,
@@ -92,13 +154,24 @@ def write_results(out_dir: Path, results: dict) -> None:
 @click.option("--worktree", is_flag=True, help="copy the checkout's current files instead of the HEAD commit")
 @click.option("--bench-params", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=HERE / "params.yaml", show_default=True)
+@click.option("--executor", type=click.Choice(["dvc", "direct"]), default="dvc", show_default=True,
+              help="dvc = `dvc exp run` per run; direct = the dvc.yaml commands without DVC (direct.py)")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="direct executor: runs (and base evaluations) at a time")
+@click.option("--assets-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="direct executor: a folder with built models/base, data/prepared/{mmlu,general_eval}")
+@click.option("--shared", type=click.Path(exists=True, file_okay=False, path_type=Path), default=SHARED,
+              show_default=True, help="the shared data folder (holds data/memd_absa, data/general)")
 def main(profile: str, domains: str, work: Path, run_names: str | None, model: str | None, out_dir: Path | None,
-         worktree: bool, bench_params: Path) -> None:
+         worktree: bool, bench_params: Path, executor: str, jobs: int, assets_from: Path | None,
+         shared: Path) -> None:
     """Run the MEMD-ABSA benchmark series in a scratch copy of the project and collect the results."""
     started = time.perf_counter()
     bench = yaml.safe_load(bench_params.read_text())
+    if profile not in bench["profiles"]:
+        raise click.BadParameter(f"'{profile}' is not one of {list(bench['profiles'])}", param_hint="--profile")
     runs = select_runs(bench, run_names)
-    out_dir = out_dir or (work if profile == "smoke" else HERE)
+    out_dir = out_dir or (work if profile.endswith("smoke") else HERE)
     work.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = work / "run.log"
@@ -106,29 +179,34 @@ def main(profile: str, domains: str, work: Path, run_names: str | None, model: s
     names = ["Laptop"] if domains == "laptop" else list(DOMAINS)
 
     imported = work / "import"
-    report = convert(names, imported, log)
+    report = convert(names, imported, log, shared)
     train, test, sample = split_sample(load_comments(imported / "comments.jsonl"), bench["profiles"][profile]["sample"])
     base = profile_params(bench, profile, model)
     project = work / "repo"
-    make_project(project, {"train": train, "test": test}, imported / "taxonomy.csv", run_params(base, bench, runs[0]),
-                 log, worktree)
-    hw = hardware()
-    results = {"profile": profile, "domains": names, "import": report, "sample": sample, "hardware": hw,
-               "model": base["model"]["source"], "project_commit": sh(["git", "rev-parse", "HEAD"], ROOT).strip(),
-               "worktree_copy": worktree,
-               "params": base, "runs": [], "wall_s": None, "frontier_png": None}
-    for run in runs:
-        click.echo(f"[{run['name']}] dvc exp run (mix={run['mix']}, {run['method']}, source={run['source']}) ...")
-        wall, stages = exp_run(project, run_params(base, bench, run), run, log)
-        results["runs"].append(collect_run(project, run, wall, stages))
-        results["wall_s"] = round(time.perf_counter() - started, 1)
-        write_results(out_dir, results)
-        click.echo(f"[{run['name']}] done in {wall:.0f} s: {len(stages)} stages ran")
-    results["frontier_png"] = frontier(project, out_dir, log)
+    make_project(project, {"train": train, "test": test}, imported / "taxonomy.csv",
+                 run_params(base, bench, runs[0], shared), log, worktree, git=executor == "dvc")
+    results = {"profile": profile, "domains": names, "import": report, "sample": sample, "hardware": hardware(),
+               "model": base["model"]["source"], "project_commit": head_commit(), "worktree_copy": worktree,
+               "executor": executor, "jobs": jobs if executor == "direct" else 1,
+               "params": base, "runs": [], "failed": [], "wall_s": None, "frontier_png": None}
+    if executor == "direct":
+        direct_series(project, runs, lambda r: run_params(base, bench, r, shared), jobs, assets_from, work, out_dir,
+                      results, started)
+    else:
+        for run in runs:
+            click.echo(f"[{run['name']}] dvc exp run (mix={run['mix']}, {run['method']}, source={run['source']}) ...")
+            wall, stages = exp_run(project, run_params(base, bench, run, shared), run, log)
+            results["runs"].append(collect_run(project, run, wall, stages))
+            results["wall_s"] = round(time.perf_counter() - started, 1)
+            write_results(out_dir, results)
+            click.echo(f"[{run['name']}] done in {wall:.0f} s: {len(stages)} stages ran")
+        results["frontier_png"] = frontier(project, out_dir, log)
     results["wall_s"] = round(time.perf_counter() - started, 1)
     write_results(out_dir, results)
     click.echo(markdown_report(results))
-    click.echo(f"results -> {out_dir / 'results.json'}, {out_dir / 'results.md'}; log: {log}")
+    click.echo(f"results -> {out_dir / 'results.json'}, {out_dir / 'results.md'}; logs: {work}")
+    if results["failed"]:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

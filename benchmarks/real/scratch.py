@@ -19,15 +19,18 @@ import yaml
 from voc.io import read_json, read_jsonl, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
-MEMD = ROOT.parent / "shared/data/memd_absa/MEMD_ABSA_Dataset"
+SHARED = ROOT.parent / "shared"          # ../shared: real public data, read in place, never copied into the repo
+MEMD = "data/memd_absa/MEMD_ABSA_Dataset"
 DOMAINS = ("Books", "Clothing", "Hotel", "Laptop", "Restaurant")
 BIN = Path(sys.executable).parent
 
 
 def tool_env(cwd: Path) -> dict[str, str]:
     """The venv's tools first on PATH (dvc runs `python`/`accelerate` from it), `voc` imported from `cwd` (the
-    scratch copy, not the editable install of the main checkout), offline hub, no analytics."""
-    return {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "PYTHONPATH": str(cwd),
+    scratch copy, not the editable install of the main checkout) before any PYTHONPATH already set (carried
+    wheels on a device), offline hub, no analytics."""
+    pythonpath = os.pathsep.join(p for p in (str(cwd), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "PYTHONPATH": pythonpath,
             "DVC_NO_ANALYTICS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"}
 
 
@@ -43,9 +46,9 @@ def sh(cmd: Sequence[str], cwd: Path, log: Path | None = None) -> str:
     return res.stdout
 
 
-def convert(domains: Sequence[str], out: Path, log: Path) -> dict:
+def convert(domains: Sequence[str], out: Path, log: Path, shared: Path = SHARED) -> dict:
     """`voc import --format memd` on each domain folder; the folder name is the L1 label."""
-    folders = [str(MEMD / d) for d in domains]
+    folders = [str(shared / MEMD / d) for d in domains]
     cmd = [sys.executable, "-m", "voc.cli", "import", "--format", "memd", *folders, "-o", str(out)]
     if len(domains) == 1:
         cmd += ["--domain", domains[0]]
@@ -76,13 +79,16 @@ def deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
-def resolve_sources(sources: list[dict]) -> list[dict]:
+def resolve_sources(sources: list[dict], shared: Path = SHARED) -> list[dict]:
     """Paths outside the project (`../shared/...`) become absolute, so the scratch copy reads them in place."""
     out = []
     for src in sources:
         src = dict(src)
-        if str(src.get("path", "")).startswith("../"):
-            src["path"] = str((ROOT / src["path"]).resolve())
+        path = str(src.get("path", ""))
+        if path.startswith("../shared/"):
+            src["path"] = str((shared / path[len("../shared/"):]).resolve())
+        elif path.startswith("../"):
+            src["path"] = str((ROOT / path).resolve())
         out.append(src)
     return out
 
@@ -97,18 +103,35 @@ def profile_params(bench: dict, profile: str, model: str | None) -> dict:
     return params
 
 
-def run_params(base: dict, bench: dict, run: dict) -> dict:
+def run_params(base: dict, bench: dict, run: dict, shared: Path = SHARED) -> dict:
     """One run's params: mix, SFT method and general source series."""
     p = copy.deepcopy(base)
     p["mix"] = float(run["mix"])
     p["sft"]["method"] = run["method"]
-    p["general"]["sources"] = resolve_sources(bench["sources"][run["source"]])
+    p["general"]["sources"] = resolve_sources(bench["sources"][run["source"]], shared)
     return p
+
+
+def copy_files(dest: Path) -> None:
+    """Without git (a device's copy of the working tree): the code, configs and data/raw, not outputs or caches."""
+    skip = {"benchmarks", "models", "checkpoints", "metrics", "dvclive", "data"}
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        top = Path(folder) == ROOT
+        return [n for n in names if n == "__pycache__" or n.endswith(".egg-info")
+                or (top and (n in skip or (n.startswith(".") and n != ".dvcignore")))]
+
+    shutil.copytree(ROOT, dest, ignore=ignore, dirs_exist_ok=True)
+    shutil.copytree(ROOT / "data/raw", dest / "data/raw")
+    shutil.copytree(ROOT / ".dvc", dest / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp"))
 
 
 def copy_project(dest: Path, worktree: bool) -> None:
     """The committed tree at HEAD (a coherent snapshot while others edit the checkout), or with `worktree` the
     tracked and untracked-but-not-ignored files as they are now. benchmarks/ itself is left out."""
+    if not (ROOT / ".git").exists():
+        copy_files(dest)
+        return
     if not worktree:
         tar = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True, check=True)
         with tarfile.open(fileobj=io.BytesIO(tar.stdout)) as tf:
@@ -124,8 +147,9 @@ def copy_project(dest: Path, worktree: bool) -> None:
 
 
 def make_project(dest: Path, data: dict[str, list[dict]], taxonomy_csv: Path, params: dict, log: Path,
-                 worktree: bool = False) -> None:
-    """Copy the project into `dest`, add the converted data and params, and commit it in a fresh git repo."""
+                 worktree: bool = False, git: bool = True) -> None:
+    """Copy the project into `dest`, add the converted data and params, and commit it in a fresh git repo
+    (`git=False`: no repo, for the DVC-free executor)."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -138,6 +162,8 @@ def make_project(dest: Path, data: dict[str, list[dict]], taxonomy_csv: Path, pa
     for name, rows in data.items():
         write_jsonl(raw / f"{name}.jsonl", rows)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    if not git:
+        return
     for cmd in (["git", "init", "-q", "-b", "main"], ["git", "config", "user.email", "bench@voc"],
                 ["git", "config", "user.name", "voc benchmark"], ["git", "add", "-A"],
                 ["git", "commit", "-qm", "MEMD-ABSA benchmark baseline"]):
