@@ -63,7 +63,7 @@ a)
   # CUDA plumbing check: the whole series on a tiny model (numbers meaningless), before the real model arrives
   python3 -c "import sys; sys.path.insert(0, 'tests'); from tiny import build_tiny_model; build_tiny_model('$T/tiny/models/base')"
   ln -s $T/assets/data $T/tiny/data
-  python3 benchmarks/real/run.py --profile gpu-smoke --runs mix0,lora-mix0,lima-mix0.25 --executor direct --jobs 3 \
+  python3 benchmarks/real/run.py --profile gpu-smoke --runs mix0,lora-mix0,lima-mix0.25 --executor direct --jobs 3 --copy files \
     --assets-from $T/tiny --shared $T/shared --work $T/smoke --out-dir $T/smoke/out --model $T/tiny/models/base \
     2>&1 | tail -n 25
   ;;
@@ -72,7 +72,7 @@ b)
   cat $T/model.part0 .gpuB/model.part1 >$T/model.gguf
   echo "$GGUF_SHA  $T/model.gguf" | sha256sum -c -
   python3 -c "from voc.assets_model import materialize_model as m; print(m('$T/model.gguf', '$T/assets/models/base', None))"
-  VOC_COMMIT=$(cat $T/commit) setsid nohup python3 benchmarks/real/run.py --profile gpu --executor direct \
+  VOC_COMMIT=$(cat $T/commit) setsid nohup python3 benchmarks/real/run.py --profile gpu --executor direct --copy files \
     --jobs "$JOBS" --assets-from $T/assets --shared $T/shared --work $T/work --out-dir $T/out >$T/bench.log 2>&1 &
   sleep 5
   wait_for "${2:-540}"

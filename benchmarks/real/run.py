@@ -88,7 +88,9 @@ def write_results(out_dir: Path, results: dict) -> None:
 
 
 def head_commit() -> str:
-    """The checkout's commit; in a device's copy without git, VOC_COMMIT (set by gpu.sh) or 'unknown'."""
+    """VOC_COMMIT (gpu.sh sets it: a device's copy may carry a stale .git), else git's HEAD, else 'unknown'."""
+    if os.environ.get("VOC_COMMIT"):
+        return os.environ["VOC_COMMIT"]
     try:
         return sh(["git", "rev-parse", "HEAD"], ROOT).strip()
     except (RuntimeError, FileNotFoundError):
@@ -151,7 +153,9 @@ def direct_series(project: Path, runs: list[dict], params_of, jobs: int, assets_
               "pinned SmolLM2 (e.g. a tiny test model for a plumbing check)")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
               help="where results.json/.md and frontier.png go [default: benchmarks/real, or WORK for smoke]")
-@click.option("--worktree", is_flag=True, help="copy the checkout's current files instead of the HEAD commit")
+@click.option("--copy", "copy_mode", type=click.Choice(["head", "worktree", "files"]), default="head",
+              show_default=True, help="what the scratch project copies: the HEAD commit, the git working tree, "
+              "or every file on disk (a device's copy of the checkout)")
 @click.option("--bench-params", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=HERE / "params.yaml", show_default=True)
 @click.option("--executor", type=click.Choice(["dvc", "direct"]), default="dvc", show_default=True,
@@ -163,7 +167,7 @@ def direct_series(project: Path, runs: list[dict], params_of, jobs: int, assets_
 @click.option("--shared", type=click.Path(exists=True, file_okay=False, path_type=Path), default=SHARED,
               show_default=True, help="the shared data folder (holds data/memd_absa, data/general)")
 def main(profile: str, domains: str, work: Path, run_names: str | None, model: str | None, out_dir: Path | None,
-         worktree: bool, bench_params: Path, executor: str, jobs: int, assets_from: Path | None,
+         copy_mode: str, bench_params: Path, executor: str, jobs: int, assets_from: Path | None,
          shared: Path) -> None:
     """Run the MEMD-ABSA benchmark series in a scratch copy of the project and collect the results."""
     started = time.perf_counter()
@@ -184,9 +188,9 @@ def main(profile: str, domains: str, work: Path, run_names: str | None, model: s
     base = profile_params(bench, profile, model)
     project = work / "repo"
     make_project(project, {"train": train, "test": test}, imported / "taxonomy.csv",
-                 run_params(base, bench, runs[0], shared), log, worktree, git=executor == "dvc")
+                 run_params(base, bench, runs[0], shared), log, copy_mode, git=executor == "dvc")
     results = {"profile": profile, "domains": names, "import": report, "sample": sample, "hardware": hardware(),
-               "model": base["model"]["source"], "project_commit": head_commit(), "worktree_copy": worktree,
+               "model": base["model"]["source"], "project_commit": head_commit(), "copy": copy_mode,
                "executor": executor, "jobs": jobs if executor == "direct" else 1,
                "params": base, "runs": [], "failed": [], "wall_s": None, "frontier_png": None}
     if executor == "direct":

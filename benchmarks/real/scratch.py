@@ -126,13 +126,14 @@ def copy_files(dest: Path) -> None:
     shutil.copytree(ROOT / ".dvc", dest / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp"))
 
 
-def copy_project(dest: Path, worktree: bool) -> None:
-    """The committed tree at HEAD (a coherent snapshot while others edit the checkout), or with `worktree` the
-    tracked and untracked-but-not-ignored files as they are now. benchmarks/ itself is left out."""
-    if not (ROOT / ".git").exists():
+def copy_project(dest: Path, mode: str) -> None:
+    """`head`: the committed tree at HEAD (a coherent snapshot while others edit the checkout); `worktree`: the
+    tracked and untracked-but-not-ignored files as they are now; `files`: every file on disk but outputs (a
+    device's copy, whose .git may be stale or missing). benchmarks/ itself is left out."""
+    if mode == "files" or not (ROOT / ".git").exists():
         copy_files(dest)
         return
-    if not worktree:
+    if mode == "head":
         tar = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True, check=True)
         with tarfile.open(fileobj=io.BytesIO(tar.stdout)) as tf:
             tf.extractall(dest, members=[m for m in tf.getmembers() if not m.name.startswith("benchmarks/")],
@@ -147,13 +148,13 @@ def copy_project(dest: Path, worktree: bool) -> None:
 
 
 def make_project(dest: Path, data: dict[str, list[dict]], taxonomy_csv: Path, params: dict, log: Path,
-                 worktree: bool = False, git: bool = True) -> None:
+                 copy: str = "head", git: bool = True) -> None:
     """Copy the project into `dest`, add the converted data and params, and commit it in a fresh git repo
     (`git=False`: no repo, for the DVC-free executor)."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    copy_project(dest, worktree)
+    copy_project(dest, copy)
     if (ROOT / ".assets").is_dir():  # pinned wheels already fetched: hard links, no second download
         shutil.copytree(ROOT / ".assets", dest / ".assets", copy_function=os.link)
     raw = dest / "data/raw/memd"
