@@ -80,7 +80,7 @@ pack)
   echo "$GGUF_SHA  $GGUF" | sha256sum -c -
   size=$(stat -c %s "$GGUF") && chunk=$(((size + PARTS - 1) / PARTS))
   for n in $(seq 1 $PARTS); do
-    mkdir -p .gpu$n && tail -c +$(((n - 1) * chunk + 1)) "$GGUF" | head -c $chunk >.gpu$n/model.part$n
+    mkdir -p .gpu$n && dd if="$GGUF" of=.gpu$n/model.part$n bs=$chunk skip=$((n - 1)) count=1 status=none
   done
   python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .gpu0/wheels $WHEELS
