@@ -29,3 +29,15 @@ def test_unknown_param_names_the_key():
     with pytest.raises(KeyError, match="sft.nope"):
         interpolate("run ${sft.nope}", {"sft": {}})
     assert interpolate("m/${item} ${a.b}", {"a": {"b": 3}}, item="sft") == "m/sft 3"
+
+
+def test_device_copy_takes_code_and_raw_data_but_no_outputs(tmp_path):
+    """`--copy files` (a device's checkout, whose .git may be stale): what the pipeline needs, never outputs."""
+    from scratch import copy_project
+
+    copy_project(tmp_path / "p", "files")
+    p = tmp_path / "p"
+    assert (p / "voc/training.py").read_bytes() == (ROOT / "voc/training.py").read_bytes()
+    assert (p / "dvc.yaml").is_file() and (p / "data/raw/general_prompts.jsonl").is_file()
+    for out in ("models", "metrics", "data/prepared", "benchmarks", ".git", ".venv", ".assets"):
+        assert not (p / out).exists(), out
