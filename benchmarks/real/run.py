@@ -102,7 +102,8 @@ def frontier_from_results(results: dict, work: Path, out_dir: Path) -> str | Non
     def metrics(summary: dict) -> dict[str, float]:
         return {k: float(summary[k]) for k in FRONTIER_METRICS if isinstance(summary.get(k), int | float)}
 
-    points = [Point(r["name"], "direct", r["mix"], r["method"], (r["source"],), metrics(r["summary"]))
+    rev = results.get("executor", "dvc")
+    points = [Point(r["name"], rev, r["mix"], r["method"], (r["source"],), metrics(r["summary"]))
               for r in results["runs"]]
     if not points:
         return None
