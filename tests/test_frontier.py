@@ -95,6 +95,11 @@ def test_vega_lite_spec_embeds_only_points_with_the_metric() -> None:
     assert page.count("vegaEmbed(") == 2 and "cdn.jsdelivr.net/npm/vega-lite@5" in page
 
 
+def test_labels_name_a_general_source_other_than_replay() -> None:
+    assert Point("a", "w", 0.25, "full", ("replay",)).label == "mix=0.25 full"
+    assert Point("b", "w", 0.25, "full", ("lima",)).label == "mix=0.25 full (lima)"
+
+
 def test_html_cannot_be_closed_by_a_name() -> None:
     evil = [Point("</script><b>", "5" * 40, 0.1, "full", (), {"f1_gain": 0.1, "mmlu_retention": 0.9})]
     assert "</script><b>" not in frontier_html([vega_lite_spec(evil, "mmlu")])

@@ -48,7 +48,9 @@ class Point:
 
     @property
     def label(self) -> str:
-        return f"mix={self.mix} {self.method}"
+        """`mix=0.25 full`, plus the general sources when they are not the default self-replay."""
+        extra = f" ({'+'.join(self.sources)})" if self.sources and self.sources != ("replay",) else ""
+        return f"mix={self.mix} {self.method}{extra}"
 
 
 def exp_show(revs: Sequence[str] = (), all_commits: bool = False, repo: str | Path = ".") -> list[dict]:
