@@ -85,6 +85,11 @@ def _summary(data: dict) -> dict | None:
     return None
 
 
+def summary_metrics(summary: dict) -> dict[str, float]:
+    """The numeric frontier metrics of a summary.json (missing or non-numeric ones left out)."""
+    return {k: float(summary[k]) for k in METRICS if isinstance(summary.get(k), int | float)}
+
+
 def _point(name: str, rev: str, data: dict) -> Point | None:
     summary = _summary(data)
     if summary is None:
@@ -93,8 +98,7 @@ def _point(name: str, rev: str, data: dict) -> Point | None:
     sources = tuple(str(s.get("name")) for s in (params.get("general") or {}).get("sources") or []
                     if isinstance(s, dict))
     method = (params.get("sft") or {}).get("method", summary.get("method"))
-    metrics = {k: float(summary[k]) for k in METRICS if isinstance(summary.get(k), int | float)}
-    return Point(name, rev, params.get("mix", summary.get("mix")), method, sources, metrics)
+    return Point(name, rev, params.get("mix", summary.get("mix")), method, sources, summary_metrics(summary))
 
 
 def _entries(data: list[dict]) -> list[tuple[str, str, dict, str | None]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
@@ -25,7 +24,6 @@ SHARED_STAGES = ("prepare", "general")
 BASE_EVALS = ("eval_voc@base", "eval_mmlu@base", "eval_general@base", "eval_probe@base")
 RUN_STAGES = ("mix", "decontam", "sft", "eval_voc@sft", "eval_mmlu@sft", "eval_general@sft", "eval_probe@sft")
 BASE_METRICS = ("voc_base.json", "mmlu_base.json", "general_base.json", "probe_base.json")
-ASSET_OUTS = ("models/base", "data/prepared/mmlu", "data/prepared/general_eval")
 _VAR = re.compile(r"\$\{\s*([A-Za-z0-9_.]+)\s*\}")
 
 
@@ -76,11 +74,12 @@ def run_stages(project: Path, names: Sequence[str], log: Path) -> list[str]:
 
 
 def link_assets(project: Path, assets: Path) -> None:
-    """Use already built `assets` outputs (model dir, prepared MMLU and general-eval sets) instead of the stage."""
-    for rel in ASSET_OUTS:
+    """Use already built outputs of the `assets` stage (as dvc.yaml lists them) instead of running it."""
+    outs = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]["assets"]["outs"]
+    for rel in outs:
         src = (assets / rel).resolve()
         if not src.exists():
-            raise FileNotFoundError(f"{src} is missing: --assets-from needs {', '.join(ASSET_OUTS)}")
+            raise FileNotFoundError(f"{src} is missing: --assets-from needs {', '.join(outs)}")
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).symlink_to(src, target_is_directory=True)
 
@@ -106,15 +105,13 @@ def run_series(base: Path, runs: Sequence[dict], params_of: Callable[[dict], dic
     submitted first, so a run waiting for them (its report needs them) never blocks their workers.
     """
     general_of_base = yaml.safe_load((base / "params.yaml").read_text())["general"]["sources"]
-    lock = threading.Lock()
 
     def one(run: dict, base_futures: list[Future]) -> tuple[Path, float, list[str]]:
         start = time.perf_counter()
         params = params_of(run)
         same = params["general"]["sources"] == general_of_base
         project = base.parent / "runs" / run["name"]
-        with lock:  # copytree of the same tree from several threads is safe, but keep the logs readable
-            run_copy(base, project, yaml.safe_dump(params, sort_keys=False), same)
+        run_copy(base, project, yaml.safe_dump(params, sort_keys=False), same)
         log = logs / f"{run['name']}.log"
         stages = run_stages(project, ([] if same else ["general"]) + list(RUN_STAGES), log)
         for f in wait(base_futures).done:

@@ -35,8 +35,7 @@ from scratch import (
     split_sample,
 )
 
-from voc.frontier import METRICS as FRONTIER_METRICS
-from voc.frontier import Point, write_frontier
+from voc.frontier import Point, summary_metrics, write_frontier
 from voc.io import atomic_path, write_json
 
 HERE = Path(__file__).resolve().parent
@@ -75,9 +74,14 @@ def frontier(project: Path, out_dir: Path, log: Path) -> str | None:
     except RuntimeError as e:
         click.echo(f"frontier failed (see {log}): {str(e)[:300]}", err=True)
         return None
+    return copy_frontier(project / "metrics/frontier", out_dir)
+
+
+def copy_frontier(src: Path, out_dir: Path) -> str:
+    """The frontier PNG and markdown next to the results; returns the PNG's path."""
     for name in ("frontier.png", "frontier.md"):
         with atomic_path(out_dir / name) as tmp:
-            shutil.copy(project / "metrics/frontier" / name, tmp)
+            shutil.copy(src / name, tmp)
     return str(out_dir / "frontier.png")
 
 
@@ -94,24 +98,17 @@ def head_commit() -> str:
     try:
         return sh(["git", "rev-parse", "HEAD"], ROOT).strip()
     except (RuntimeError, FileNotFoundError):
-        return os.environ.get("VOC_COMMIT", "unknown")
+        return "unknown"
 
 
 def frontier_from_results(results: dict, work: Path, out_dir: Path) -> str | None:
     """The frontier drawn from the collected runs, with the writer `voc frontier` uses (no DVC needed)."""
-    def metrics(summary: dict) -> dict[str, float]:
-        return {k: float(summary[k]) for k in FRONTIER_METRICS if isinstance(summary.get(k), int | float)}
-
     rev = results.get("executor", "dvc")
-    points = [Point(r["name"], rev, r["mix"], r["method"], (r["source"],), metrics(r["summary"]))
+    points = [Point(r["name"], rev, r["mix"], r["method"], (r["source"],), summary_metrics(r["summary"]))
               for r in results["runs"]]
     if not points:
         return None
-    write_frontier(points, [], work / "frontier")
-    for name in ("frontier.png", "frontier.md"):
-        with atomic_path(out_dir / name) as tmp:
-            shutil.copy(work / "frontier" / name, tmp)
-    return str(out_dir / "frontier.png")
+    return copy_frontier(write_frontier(points, [], work / "frontier"), out_dir)
 
 
 def direct_series(project: Path, runs: list[dict], params_of, jobs: int, assets_from: Path | None, work: Path,
