@@ -100,6 +100,14 @@ def test_training_args_from_params(tmp_path):
         make_training_args(sft_params(method="qlora"), tmp_path)
 
 
+def test_lora_lr_replaces_lr_for_lora_only(tmp_path):
+    lora = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear", "lr": 5e-3}
+    assert make_training_args(sft_params(method="lora", lora=lora), tmp_path, use_cpu=True).learning_rate == 5e-3
+    assert make_training_args(sft_params(method="full", lora=lora), tmp_path, use_cpu=True).learning_rate == 1e-3
+    unset = make_training_args(sft_params(method="lora", lora={**lora, "lr": None}), tmp_path, use_cpu=True)
+    assert unset.learning_rate == 1e-3
+
+
 def _run(tmp_path: Path, name: str, train_file: Path, base: Path, **over) -> tuple[Path, dict]:
     d = tmp_path / name
     stats = train_sft(train_file, base, d / "model", d / "ckpt", d / "live", sft_params(**over))
