@@ -81,7 +81,7 @@ def markdown_report(results: dict) -> str:
             f"test: {s['used']['test']} of {s['available']['test']} (MEMD Test); "
             f"subsample seed: {s['seed'] if s['seed'] is not None else 'none (full sets)'}",
             f"- hardware: {results['hardware']}; total wall time: {_duration(results['wall_s'])}",
-            wall_note(results), "", ""]
+            wall_note(results), *session_notes(results), "", ""]
     table = markdown_table(results["runs"], results["hardware"])
     failed = "".join(f"\n- FAILED {f['name']}: {f['error']} (log: {f['log']})" for f in results.get("failed", []))
     return "\n".join(head) + table + "".join(share_notes(results["runs"])) + failed
@@ -95,6 +95,14 @@ def wall_note(results: dict) -> str:
             f"reused, prepare, general) took {_duration(results.get('shared_stages_s'))} before the runs")
 
 
+def session_notes(results: dict) -> list[str]:
+    """Which commit ran which runs, where the set merges sessions (`run.py --merge-with`)."""
+    sessions = results.get("sessions") or []
+    return [f"- session {i}: commit `{x['project_commit'][:7]}` ran {', '.join(x['runs'])} in {_duration(x['wall_s'])}"
+            for i, x in enumerate(sessions, 1)] + (
+        ["- sessions merged: same subsample, and the base model's numbers were equal in each"] if sessions else [])
+
+
 def share_notes(runs: list[dict]) -> list[str]:
     """Flag runs whose training set did not get the asked-for general share (e.g. replay answers all empty)."""
     notes = []
@@ -104,3 +112,29 @@ def share_notes(runs: list[dict]) -> list[str]:
             notes.append(f"\n- WARNING {r['name']}: asked mix={r['mix']:g} but the training set's general record "
                          f"share is {got:g} (see mix_stats in results.json)")
     return notes
+
+
+def merge_sessions(old: dict, new: dict, order: list[str]) -> dict:
+    """One result set from two sessions of the same benchmark (a 2-core box cannot run a series in one sitting).
+
+    They must share profile, domains and subsample, and once both have runs, the base model's numbers: the base
+    is evaluated afresh in every session, so equal numbers show the setup did not drift. A run of `new` replaces
+    the one of the same name in `old`; `sessions` says which commit produced which runs."""
+    for key in ("profile", "domains", "sample"):
+        if old[key] != new[key]:
+            raise ValueError(f"cannot merge: '{key}' differs ({old[key]!r} vs {new[key]!r})")
+    if old["runs"] and new["runs"]:
+        stems = [f"{k}_base" for k in METRICS]
+        b_old, b_new = ({k: r["runs"][0]["summary"].get(k) for k in stems} for r in (old, new))
+        if b_old != b_new:
+            raise ValueError(f"cannot merge: the base model's numbers differ ({b_old} vs {b_new})")
+    runs = {r["name"]: r for r in old["runs"] + new["runs"]}
+    sessions = old.get("sessions") or [_session(old)]
+    merged = {**new, "runs": [runs[n] for n in order if n in runs], "sessions": [*sessions, _session(new)]}
+    merged["wall_s"] = round(sum(s["wall_s"] or 0 for s in merged["sessions"]), 1)
+    return merged
+
+
+def _session(results: dict) -> dict:
+    return {"project_commit": results["project_commit"], "runs": [r["name"] for r in results["runs"]],
+            "wall_s": results["wall_s"]}

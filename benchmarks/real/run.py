@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 import yaml
 from direct import SHARED_STAGES, link_assets, run_series, run_stages
-from results import collect_run, hardware, markdown_report
+from results import collect_run, hardware, markdown_report, merge_sessions
 from scratch import (
     DOMAINS,
     ROOT,
@@ -36,7 +36,7 @@ from scratch import (
 )
 
 from voc.frontier import Point, summary_metrics, write_frontier
-from voc.io import atomic_path, write_json
+from voc.io import atomic_path, read_json, write_json
 
 HERE = Path(__file__).resolve().parent
 
@@ -85,10 +85,14 @@ def copy_frontier(src: Path, out_dir: Path) -> str:
     return str(out_dir / "frontier.png")
 
 
-def write_results(out_dir: Path, results: dict) -> None:
+def write_results(out_dir: Path, results: dict, earlier: dict | None = None, order: list[str] = ()) -> dict:
+    """results.json/.md; with `earlier` (a previous session's results), the merge of both. Returns what was written."""
+    if earlier is not None:
+        results = merge_sessions(earlier, results, list(order))
     write_json(out_dir / "results.json", results)
     with atomic_path(out_dir / "results.md") as tmp:
         tmp.write_text(markdown_report(results), encoding="utf-8")
+    return results
 
 
 def head_commit() -> str:
@@ -112,7 +116,7 @@ def frontier_from_results(results: dict, work: Path, out_dir: Path) -> str | Non
 
 
 def direct_series(project: Path, runs: list[dict], params_of, jobs: int, assets_from: Path | None, work: Path,
-                  out_dir: Path, results: dict, started: float) -> None:
+                  save, results: dict, started: float) -> None:
     """The series without DVC: shared stages once, then base evaluations and runs `jobs` at a time."""
     logs = work / "logs"
     shutil.rmtree(logs, ignore_errors=True)
@@ -133,10 +137,9 @@ def direct_series(project: Path, runs: list[dict], params_of, jobs: int, assets_
             results["runs"].sort(key=lambda r: order[r["name"]])
             click.echo(f"[{run['name']}] done in {wall:.0f} s: {len(stages)} stages ran")
         results["wall_s"] = round(time.perf_counter() - started, 1)
-        write_results(out_dir, results)
+        save(results)
 
     run_series(project, runs, params_of, jobs, logs, done)
-    results["frontier_png"] = frontier_from_results(results, work, out_dir)
 
 
 @click.command()
@@ -164,15 +167,19 @@ def direct_series(project: Path, runs: list[dict], params_of, jobs: int, assets_
               help="direct executor: a folder with built models/base, data/prepared/{mmlu,general_eval}")
 @click.option("--shared", type=click.Path(exists=True, file_okay=False, path_type=Path), default=SHARED,
               show_default=True, help="the shared data folder (holds data/memd_absa, data/general)")
+@click.option("--merge-with", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="results.json of an earlier session (same profile, domains, subsample): write the merge of both")
 def main(profile: str, domains: str, work: Path, run_names: str | None, model: str | None, out_dir: Path | None,
          copy_mode: str, bench_params: Path, executor: str, jobs: int, assets_from: Path | None,
-         shared: Path) -> None:
+         shared: Path, merge_with: Path | None) -> None:
     """Run the MEMD-ABSA benchmark series in a scratch copy of the project and collect the results."""
     started = time.perf_counter()
     bench = yaml.safe_load(bench_params.read_text())
     if profile not in bench["profiles"]:
         raise click.BadParameter(f"'{profile}' is not one of {list(bench['profiles'])}", param_hint="--profile")
     runs = select_runs(bench, run_names)
+    earlier = read_json(merge_with) if merge_with else None  # read now: it may be the file this run rewrites
+    order = [r["name"] for r in bench["runs"]]
     out_dir = out_dir or (work if profile.endswith("smoke") else HERE)
     work.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -191,8 +198,11 @@ def main(profile: str, domains: str, work: Path, run_names: str | None, model: s
                "model": base["model"]["source"], "project_commit": head_commit(), "copy": copy_mode,
                "executor": executor, "jobs": jobs if executor == "direct" else 1,
                "params": base, "runs": [], "failed": [], "wall_s": None, "frontier_png": None}
+    def save(res: dict) -> dict:
+        return write_results(out_dir, res, earlier, order)
+
     if executor == "direct":
-        direct_series(project, runs, lambda r: run_params(base, bench, r, shared), jobs, assets_from, work, out_dir,
+        direct_series(project, runs, lambda r: run_params(base, bench, r, shared), jobs, assets_from, work, save,
                       results, started)
     else:
         for run in runs:
@@ -200,10 +210,15 @@ def main(profile: str, domains: str, work: Path, run_names: str | None, model: s
             wall, stages = exp_run(project, run_params(base, bench, run, shared), run, log)
             results["runs"].append(collect_run(project, run, wall, stages))
             results["wall_s"] = round(time.perf_counter() - started, 1)
-            write_results(out_dir, results)
+            save(results)
             click.echo(f"[{run['name']}] done in {wall:.0f} s: {len(stages)} stages ran")
-        results["frontier_png"] = frontier(project, out_dir, log)
     results["wall_s"] = round(time.perf_counter() - started, 1)
+    results = save(results)
+    # dvc executor, one session: `voc frontier` over the scratch repo's experiments; else drawn from the results
+    if executor == "dvc" and earlier is None:
+        results["frontier_png"] = frontier(project, out_dir, log)
+    else:
+        results["frontier_png"] = frontier_from_results(results, work, out_dir)
     write_results(out_dir, results)
     click.echo(markdown_report(results))
     click.echo(f"results -> {out_dir / 'results.json'}, {out_dir / 'results.md'}; logs: {work}")

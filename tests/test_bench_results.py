@@ -1,0 +1,53 @@
+"""Merging benchmark sessions: a 2-core box runs the series over several sittings, and the merged table must only
+join sittings that measured the same thing."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks/real"))
+
+from results import markdown_report, merge_sessions  # noqa: E402
+
+ORDER = ["mix0", "mix0.1", "mix0.25", "lora-mix0"]
+
+
+def run(name: str, mix: float, f1: float, base_f1: float = 0.0) -> dict:
+    summary = {"f1_base": base_f1, "f1_sft": f1, "mmlu_base": 0.3, "mmlu_sft": 0.29}
+    return {"name": name, "mix": mix, "method": "full", "source": "replay", "wall_s": 60.0, "summary": summary}
+
+
+def session(commit: str, runs: list[dict], wall: float = 100.0) -> dict:
+    sample = {"seed": 42, "used": {"train": 3, "test": 2}, "available": {"train": 9, "test": 4}, "test_ids": ["a"]}
+    return {"profile": "cpu", "domains": ["Laptop"], "sample": sample, "hardware": "cpu", "project_commit": commit,
+            "executor": "dvc", "runs": runs, "failed": [], "wall_s": wall}
+
+
+def test_merge_orders_runs_replaces_same_name_and_records_sessions():
+    old = session("aaaaaaa1", [run("mix0.25", 0.25, 0.3), run("mix0", 0.0, 0.4)], 100.0)
+    new = session("bbbbbbb2", [run("mix0.1", 0.1, 0.5), run("mix0.25", 0.25, 0.35)], 50.0)
+    merged = merge_sessions(old, new, ORDER)
+    assert [r["name"] for r in merged["runs"]] == ["mix0", "mix0.1", "mix0.25"]
+    assert merged["runs"][2]["summary"]["f1_sft"] == 0.35  # the newer session's run wins
+    assert [s["runs"] for s in merged["sessions"]] == [["mix0.25", "mix0"], ["mix0.1", "mix0.25"]]
+    assert merged["wall_s"] == 150.0 and merged["project_commit"] == "bbbbbbb2"
+    again = merge_sessions(merged, session("ccccccc3", [run("lora-mix0", 0.0, 0.1)], 10.0), ORDER)
+    assert len(again["sessions"]) == 3 and again["wall_s"] == 160.0
+    assert [r["name"] for r in again["runs"]] == ["mix0", "mix0.1", "mix0.25", "lora-mix0"]
+    report = markdown_report(again)
+    assert "session 3: commit `ccccccc` ran lora-mix0" in report and "| mix0.1 (full, mix=0.1) |" in report
+
+
+def test_merge_refuses_a_different_base_or_subsample():
+    old = session("a", [run("mix0", 0.0, 0.4)])
+    with pytest.raises(ValueError, match="base model's numbers differ"):
+        merge_sessions(old, session("b", [run("mix0.1", 0.1, 0.5, base_f1=0.01)]), ORDER)
+    other = session("b", [run("mix0.1", 0.1, 0.5)])
+    other["sample"] = copy.deepcopy(other["sample"]) | {"seed": 7}
+    with pytest.raises(ValueError, match="'sample' differs"):
+        merge_sessions(old, other, ORDER)
+    assert merge_sessions(old, session("b", []), ORDER)["runs"] == old["runs"]  # nothing new yet: old kept
