@@ -18,6 +18,7 @@ from voc.frontier import (
     frontier_table,
     pareto_front,
     parse_points,
+    shared_labels,
     suites,
     vega_lite_spec,
 )
@@ -30,6 +31,11 @@ def test_pareto_front_on_hand_made_points() -> None:
     # (0.2, 0.7) loses to (0.3, 0.8); (0.05, 0.9) loses to (0.1, 0.9) on x alone; ties both stay on the front.
     assert pareto_front(xy) == [True, True, False, True, False, False, False]
     assert pareto_front([]) == []
+
+
+def test_runs_on_the_same_point_share_one_label() -> None:
+    pts = [(0.36, 1.0, "mix=0.0 full"), (0.12, 1.0, "mix=0.0 lora"), (0.36, 1.0000000001, "mix=0.5 full")]
+    assert shared_labels(pts) == [(0.36, 1.0, "mix=0.0 full\nmix=0.5 full"), (0.12, 1.0, "mix=0.0 lora")]
 
 
 def _rec(rev: str, name: str | None, mix: float | None, metrics: dict | None) -> dict:

@@ -224,6 +224,15 @@ def frontier_html(specs: Sequence[dict]) -> str:
             f"{scripts}\n</head>\n<body>\n{divs}\n<script>\n{embeds}\n</script>\n</body>\n</html>\n")
 
 
+def shared_labels(points: Sequence[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """One label per position: runs that land on the same point (common at small test sizes) share one label, a
+    line per run, instead of printing over each other."""
+    groups: dict[tuple[float, float], list[str]] = {}
+    for x, y, label in points:
+        groups.setdefault((round(x, 6), round(y, 6)), []).append(label)
+    return [(x, y, "\n".join(labels)) for (x, y), labels in groups.items()]
+
+
 def frontier_png(points: Sequence[Point], dest: Path) -> None:
     """One scatter per suite, labelled points, the front drawn as a red line."""
     import matplotlib
@@ -238,8 +247,8 @@ def frontier_png(points: Sequence[Point], dest: Path) -> None:
         flags = pareto_front([(p.metrics[GAIN], p.metrics[key]) for p in pts])
         for p, on in zip(pts, flags, strict=True):
             ax.scatter(p.metrics[GAIN], p.metrics[key], color="#d62728" if on else "#7f7f7f", zorder=3)
-            ax.annotate(p.label, (p.metrics[GAIN], p.metrics[key]), xytext=(5, 3),
-                        textcoords="offset points", fontsize=8)
+        for x, y, label in shared_labels([(p.metrics[GAIN], p.metrics[key], p.label) for p in pts]):
+            ax.annotate(label, (x, y), xytext=(5, 3), textcoords="offset points", fontsize=8)
         front = sorted((p.metrics[GAIN], p.metrics[key]) for p, on in zip(pts, flags, strict=True) if on)
         if front:
             ax.plot(*zip(*front, strict=True), color="#d62728", label="Pareto front")
