@@ -198,6 +198,7 @@ def main(profile: str, domains: str, work: Path, run_names: str | None, model: s
                "model": base["model"]["source"], "project_commit": head_commit(), "copy": copy_mode,
                "executor": executor, "jobs": jobs if executor == "direct" else 1,
                "params": base, "runs": [], "failed": [], "wall_s": None, "frontier_png": None}
+
     def save(res: dict) -> dict:
         return write_results(out_dir, res, earlier, order)
 
