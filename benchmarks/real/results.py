@@ -53,12 +53,16 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes}m{sec:02d}s"
 
 
+def base_numbers(runs: list[dict]) -> dict[str, float | None]:
+    """The base model's metrics, from the first run's summary (every run of a session evaluates the same base)."""
+    return {f"{k}_base": runs[0]["summary"].get(f"{k}_base") for k in METRICS}
+
+
 def table_rows(runs: list[dict], hw: str) -> list[list[str]]:
     """The base model (from the first run's summary), then each run's fine-tuned model."""
     rows = []
     if runs:
-        s = runs[0]["summary"]
-        rows.append(["base model", "-", *(_fmt(s.get(f"{k}_base")) for k in METRICS), "-", hw])
+        rows.append(["base model", "-", *(_fmt(v) for v in base_numbers(runs).values()), "-", hw])
     for r in runs:
         s = r["summary"]
         label = f"{r['name']} ({r['method']}, mix={r['mix']:g})"
@@ -98,9 +102,11 @@ def wall_note(results: dict) -> str:
 def session_notes(results: dict) -> list[str]:
     """Which commit ran which runs, where the set merges sessions (`run.py --merge-with`)."""
     sessions = results.get("sessions") or []
-    return [f"- session {i}: commit `{x['project_commit'][:7]}` ran {', '.join(x['runs'])} in {_duration(x['wall_s'])}"
-            for i, x in enumerate(sessions, 1)] + (
-        ["- sessions merged: same subsample, and the base model's numbers were equal in each"] if sessions else [])
+    if not sessions:
+        return []
+    lines = [f"- session {i}: commit `{x['project_commit'][:7]}` ran {', '.join(x['runs'])} in {_duration(x['wall_s'])}"
+             for i, x in enumerate(sessions, 1)]
+    return [*lines, "- sessions merged: same subsample, and the base model's numbers were equal in each"]
 
 
 def share_notes(runs: list[dict]) -> list[str]:
@@ -124,8 +130,7 @@ def merge_sessions(old: dict, new: dict, order: list[str]) -> dict:
         if old[key] != new[key]:
             raise ValueError(f"cannot merge: '{key}' differs ({old[key]!r} vs {new[key]!r})")
     if old["runs"] and new["runs"]:
-        stems = [f"{k}_base" for k in METRICS]
-        b_old, b_new = ({k: r["runs"][0]["summary"].get(k) for k in stems} for r in (old, new))
+        b_old, b_new = base_numbers(old["runs"]), base_numbers(new["runs"])
         if b_old != b_new:
             raise ValueError(f"cannot merge: the base model's numbers differ ({b_old} vs {b_new})")
     runs = {r["name"]: r for r in old["runs"] + new["runs"]}

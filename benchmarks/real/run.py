@@ -85,14 +85,10 @@ def copy_frontier(src: Path, out_dir: Path) -> str:
     return str(out_dir / "frontier.png")
 
 
-def write_results(out_dir: Path, results: dict, earlier: dict | None = None, order: list[str] = ()) -> dict:
-    """results.json/.md; with `earlier` (a previous session's results), the merge of both. Returns what was written."""
-    if earlier is not None:
-        results = merge_sessions(earlier, results, list(order))
+def write_results(out_dir: Path, results: dict) -> None:
     write_json(out_dir / "results.json", results)
     with atomic_path(out_dir / "results.md") as tmp:
         tmp.write_text(markdown_report(results), encoding="utf-8")
-    return results
 
 
 def head_commit() -> str:
@@ -199,8 +195,12 @@ def main(profile: str, domains: str, work: Path, run_names: str | None, model: s
                "executor": executor, "jobs": jobs if executor == "direct" else 1,
                "params": base, "runs": [], "failed": [], "wall_s": None, "frontier_png": None}
 
-    def save(res: dict) -> dict:
-        return write_results(out_dir, res, earlier, order)
+    def with_earlier(res: dict) -> dict:
+        """This session's results, merged into the earlier session's where --merge-with gave one."""
+        return merge_sessions(earlier, res, order) if earlier is not None else res
+
+    def save(res: dict) -> None:
+        write_results(out_dir, with_earlier(res))
 
     if executor == "direct":
         direct_series(project, runs, lambda r: run_params(base, bench, r, shared), jobs, assets_from, work, save,
@@ -214,7 +214,7 @@ def main(profile: str, domains: str, work: Path, run_names: str | None, model: s
             save(results)
             click.echo(f"[{run['name']}] done in {wall:.0f} s: {len(stages)} stages ran")
     results["wall_s"] = round(time.perf_counter() - started, 1)
-    results = save(results)
+    results = with_earlier(results)
     # dvc executor, one session: `voc frontier` over the scratch repo's experiments; else drawn from the results
     if executor == "dvc" and earlier is None:
         results["frontier_png"] = frontier(project, out_dir, log)
