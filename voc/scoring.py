@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from voc.parsing import parse_output
-from voc.scoring_nova import nova_pred_segments, nova_scores
+from voc.scoring_nova import nova_scores
 from voc.scoring_sets import (
     ancestor_labels,
     as_segments,
@@ -168,8 +168,7 @@ def score_predictions(rows: Sequence[dict], taxonomy: Taxonomy, train_counts: di
     per_level = level_scores(golds, preds, levels)
     leaf = per_level[levels[-1]]["micro"]
     emo_acc, emo_n = emotion_accuracy(golds, preds, levels)
-    nova_preds = [nova_pred_segments(r, levels) for r in rows]
-    nova = nova_scores(golds, nova_preds, levels)
+    nova = nova_scores(rows, levels)  # reads each row's raw output itself, by the published scorer's rules
     metrics = {
         "n": len(rows),
         "f1": leaf["f1"], "precision": leaf["precision"], "recall": leaf["recall"],
