@@ -10,7 +10,8 @@ import sys
 
 import click
 
-from voc.decontam import decontaminate, load_test_sets
+from voc.decontam import decontaminate
+from voc.decontam_sets import load_test_sets
 from voc.errors import ParamsError, VocError
 from voc.io import load_yaml, read_jsonl, write_jsonl
 
@@ -32,16 +33,18 @@ def read_params(path: str) -> tuple[str, int]:
 @click.option("--voc-test", default="data/prepared/voc/test.jsonl", show_default=True)
 @click.option("--mmlu-test", default="data/prepared/mmlu/test.jsonl", show_default=True)
 @click.option("--general-eval", default="data/prepared/general_eval", show_default=True,
-              help="Directory of general-eval task JSONL files; skipped when it does not exist.")
+              help="Directory of general-eval task JSONL files (written by the assets stage); required.")
+@click.option("--probe", default="data/raw/general_prompts.jsonl", show_default=True,
+              help="The general prompts file (params probe.path); its held-out `probe` split is checked.")
 @click.option("--out", default="data/mixed/train_clean.jsonl", show_default=True)
 @click.option("--report", default="metrics/decontam.json", show_default=True)
 @click.option("--hits", "hits_path", default="metrics/decontam_hits.csv", show_default=True)
-def main(params_path: str, train: str, voc_test: str, mmlu_test: str, general_eval: str, out: str,
+def main(params_path: str, train: str, voc_test: str, mmlu_test: str, general_eval: str, probe: str, out: str,
          report: str, hits_path: str) -> None:
-    """Drop or refuse training rows that overlap the VOC, MMLU or general-eval test sets."""
+    """Drop or refuse training rows that overlap the VOC, MMLU, general-eval or probe test sets."""
     try:
         action, n = read_params(params_path)
-        test_sets = load_test_sets(voc_test, mmlu_test, general_eval)
+        test_sets = load_test_sets(voc_test, mmlu_test, general_eval, probe)
         kept, summary, hits = decontaminate(read_jsonl(train), test_sets, n, action, report, hits_path)
     except VocError as e:
         click.echo(f"decontam: {e}", err=True)

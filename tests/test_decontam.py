@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from voc.decontam import ContaminationError, decontaminate, find_hits, normalize, split_overlap
-from voc.errors import ParamsError, VocError
+from voc.decontam_sets import load_test_sets
+from voc.errors import InputError, ParamsError, VocError
 
 _spec = importlib.util.spec_from_file_location(
     "stage_decontam", Path(__file__).resolve().parents[1] / "stages" / "decontam.py")
@@ -88,6 +90,19 @@ def test_items_of_eight_to_n_words_are_caught_when_contained() -> None:
     assert [(h.kind, h.overlap) for h in hits] == [("exact", item)]
 
 
+def test_a_shared_ngram_is_credited_to_every_test_item_that_has_it() -> None:
+    """Two test items with the same 13-word stem: a row quoting the stem overlaps both, and both sets count it."""
+    stem = " ".join(MMLU_Q.split()[:14])
+    tests = {"mmlu": [stem + " Pick one.", "Unrelated question?", stem + " Choose two."], "voc": [stem + " meh"]}
+    rows = [row("g", "replay", "Background: " + stem + " and so on.")]
+    hits = find_hits(rows, tests, 13)
+    assert [(h.test_set, h.test_index, h.kind) for h in hits] == [
+        ("mmlu", 0, "ngram"), ("mmlu", 2, "ngram"), ("voc", 0, "ngram")]
+    _, report, _ = decontaminate(rows, tests, 13, "drop")
+    assert report["hits"] == {"mmlu": {"exact": 0, "ngram": 2}, "voc": {"exact": 0, "ngram": 1}}
+    assert (report["rows_hit"], report["rows_dropped"]) == (1, 1)
+
+
 def test_configurable_ngram_size() -> None:
     rows = [row("x", "replay", "mitochondria in eukaryotic cells is a phrase")]
     assert find_hits(rows, TEST_SETS, 13) == []
@@ -137,6 +152,11 @@ def _write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+REPLAY_PROMPT = "Write a short thank-you note to a neighbour who watered your plants while you were away on holiday."
+PROBE_PROMPT = ("List three reasons why regular exercise improves sleep quality for adults who work long office "
+                "hours. Answer in exactly three bullet points.")
+
+
 @pytest.fixture
 def stage_files(tmp_path: Path) -> dict[str, Path]:
     ge = tmp_path / "general_eval"
@@ -144,7 +164,12 @@ def stage_files(tmp_path: Path) -> dict[str, Path]:
                                            "choices": ["a", "b"], "gold": 0}])
     _write_jsonl(ge / "winogrande.jsonl", [{"id": "w0", "contexts": ["Sam gave Pat the keys because Sam left",
                                             "Sam gave Pat the keys because Pat left"], "choices": ["x"], "gold": 1}])
+    probe = _write_jsonl(tmp_path / "prompts.jsonl", [
+        {"id": "r0", "category": "writing", "prompt": REPLAY_PROMPT, "split": "replay"},
+        {"id": "p0", "category": "format", "prompt": PROBE_PROMPT, "split": "probe",
+         "constraint": {"type": "bullets", "n": 3}}])
     return {
+        "probe": probe,
         "voc": _write_jsonl(tmp_path / "voc_test.jsonl", [{"id": "t0", "text": VOC_COMMENT, "segments": []}]),
         "mmlu": _write_jsonl(tmp_path / "mmlu.jsonl", [{"subject": "bio", "question": MMLU_Q,
                                                         "choices": ["a", "b", "c", "d"], "answer": 1}]),
@@ -157,7 +182,8 @@ def _run_stage(f: dict[str, Path], train: list[dict], action: str) -> object:
     f["params"].write_text(f"decontam:\n  action: {action}\n  ngram: 13\n")
     train_path = _write_jsonl(f["voc"].parent / "train.jsonl", train)
     args = ["--params", f["params"], "--train", train_path, "--voc-test", f["voc"], "--mmlu-test", f["mmlu"],
-            "--general-eval", f["ge"], "--out", f["out"], "--report", f["report"], "--hits", f["hits"]]
+            "--general-eval", f["ge"], "--probe", f["probe"], "--out", f["out"], "--report", f["report"],
+            "--hits", f["hits"]]
     return CliRunner().invoke(stage.main, [str(a) for a in args])
 
 
@@ -168,7 +194,7 @@ def test_stage_drop_writes_clean_set_report_and_csv(stage_files: dict[str, Path]
     assert [json.loads(x)["id"] for x in stage_files["out"].read_text().splitlines()] == ["c1", "g1"]
     report = json.loads(stage_files["report"].read_text())
     assert report["test_items"] == {"voc": 1, "mmlu": 1, "general_eval/hellaswag": 1,
-                                    "general_eval/winogrande": 2}
+                                    "general_eval/winogrande": 2, "probe": 1}
     assert report["hits"]["general_eval/winogrande"] == {"exact": 1, "ngram": 0}
     assert list(csv.reader(stage_files["hits"].open()))[1][2:4] == ["general_eval/winogrande", "1"]
 
@@ -187,3 +213,29 @@ def test_stage_rejects_bad_params(tmp_path: Path) -> None:
     with pytest.raises(ParamsError, match="decontam.action"):
         stage.read_params(str(tmp_path / "p.yaml"))
 
+
+
+def test_stage_checks_the_held_out_probe_prompts_not_the_replay_ones(stage_files: dict[str, Path]) -> None:
+    """Probe prompts are held out like any test set; replay prompts are training data by design."""
+    train = CLEAN + [row("rp", "replay", REPLAY_PROMPT), row("pb", "replay", "Q: " + PROBE_PROMPT.lower())]
+    result = _run_stage(stage_files, train, "drop")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["id"] for x in stage_files["out"].read_text().splitlines()] == ["c1", "g1", "rp"]
+    report = json.loads(stage_files["report"].read_text())
+    assert report["hits"]["probe"] == {"exact": 1, "ngram": 0} and report["test_items"]["probe"] == 1
+    assert list(csv.reader(stage_files["hits"].open()))[1][:4] == ["pb", "replay", "probe", "0"]
+
+
+def test_stage_refuses_a_missing_general_eval_folder(stage_files: dict[str, Path]) -> None:
+    """A missing folder would silently check nothing against the general-eval tasks."""
+    shutil.rmtree(stage_files["ge"])
+    result = _run_stage(stage_files, CLEAN, "drop")
+    assert result.exit_code == 1 and not stage_files["out"].exists()
+    assert str(stage_files["ge"]) in result.output and "Fix:" in result.output and "assets" in result.output
+
+
+def test_load_test_sets_refuses_an_empty_general_eval_folder(stage_files: dict[str, Path]) -> None:
+    for task in stage_files["ge"].glob("*.jsonl"):
+        task.unlink()
+    with pytest.raises(InputError, match="no general-eval task"):
+        load_test_sets(stage_files["voc"], stage_files["mmlu"], stage_files["ge"], stage_files["probe"])

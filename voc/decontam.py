@@ -14,14 +14,13 @@ the taxonomy, which is shared by every VOC row and is not data.
 from __future__ import annotations
 
 import csv
-import json
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from voc.errors import InputError, VocError
+from voc.errors import VocError
 from voc.io import atomic_path, write_json
 
 MIN_CONTAINED_WORDS = 8
@@ -95,7 +94,8 @@ class TestIndex:
         self.items: dict[tuple[str, int], str] = {}
         self.exact: dict[str, list[tuple[str, int]]] = defaultdict(list)
         self.prefix: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        self.grams: dict[int, tuple[str, int]] = {}
+        # n-gram hash -> every test item holding it: a shared n-gram (a common question stem) counts for each.
+        self.grams: dict[int, list[tuple[str, int]]] = defaultdict(list)
         for name, texts in test_sets.items():
             for i, text in enumerate(texts):
                 self._add((name, i), normalize(text))
@@ -108,8 +108,8 @@ class TestIndex:
         words = norm.split()
         if len(words) >= MIN_CONTAINED_WORDS:
             self.prefix[" ".join(words[:MIN_CONTAINED_WORDS])].append(key)
-        for gram in _ngrams(words, self.n):
-            self.grams.setdefault(hash(gram), key)
+        for gram in set(_ngrams(words, self.n)):
+            self.grams[hash(gram)].append(key)
 
     def exact_hits(self, unit: str) -> dict[tuple[str, int], str]:
         """Test items equal to the unit, or (if long enough) contained in it."""
@@ -125,9 +125,9 @@ class TestIndex:
         """Test items sharing an n-gram with the unit; each hash hit is verified against the item's text."""
         found: dict[tuple[str, int], str] = {}
         for gram in _ngrams(unit.split(), self.n):
-            key = self.grams.get(hash(gram))
-            if key is not None and key not in found and _contains(self.items[key], gram):
-                found[key] = gram
+            for key in self.grams.get(hash(gram), ()):
+                if key not in found and _contains(self.items[key], gram):
+                    found[key] = gram
         return found
 
 
@@ -255,39 +255,3 @@ def split_overlap(
             elif common / (len(shingles) + len(test_sh[j]) - common) >= threshold:
                 out.append((i, j, "near"))
     return out
-
-
-
-def _read_texts(path: Path, keys: tuple[str, ...]) -> list[str]:
-    """The text of every JSONL row: the first of `keys` present, a string or a list of strings."""
-    out: list[str] = []
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(str(path), line_no, f"not valid JSON ({e.msg})", "rewrite the line") from e
-            value = next((row[k] for k in keys if k in row), None) if isinstance(row, dict) else None
-            if isinstance(value, str):
-                out.append(value)
-            elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-                out.extend(value)
-            else:
-                fix = "re-run the stage that prepares this test set"
-                raise InputError(str(path), line_no, f"no text in field {' or '.join(keys)}", fix)
-    return out
-
-
-def load_test_sets(voc_test: str | Path, mmlu_test: str | Path, general_eval: str | Path | None) -> dict:
-    """Test items by set: VOC comment texts, MMLU questions, and each general-eval task's contexts.
-
-    A general-eval row carries `context`, or a `contexts` list (one per choice, e.g. winogrande); each
-    context is its own item, so test_index counts contexts in file order. A missing general-eval dir is skipped.
-    """
-    sets = {"voc": _read_texts(Path(voc_test), ("text",)), "mmlu": _read_texts(Path(mmlu_test), ("question",))}
-    gdir = Path(general_eval) if general_eval else None
-    for task_file in sorted(gdir.glob("*.jsonl")) if gdir and gdir.is_dir() else []:
-        sets[f"general_eval/{task_file.stem}"] = _read_texts(task_file, ("context", "contexts"))
-    return sets
