@@ -1,0 +1,134 @@
+"""dvc.yaml lists, for every stage, every project module its script runs (issue 10, hole 13).
+
+DVC reruns a stage only when one of its listed deps changes. A module the script imports but the stage does
+not list can change the stage's results without a rerun, so `dvc repro` would report stale outputs as up to
+date. The import graph is read from the source with `ast` (imports inside functions included), so the test
+needs none of the heavy libraries the stages import.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "voc"
+SCRIPT = re.compile(r"\bstages/\w+\.py\b")
+
+
+def expanded_stages(dvc_yaml: dict) -> dict[str, dict]:
+    """Stage name -> definition, with `foreach` stages expanded (`eval_voc@base`) and `${item}` filled in."""
+    out: dict[str, dict] = {}
+    for name, stage in dvc_yaml["stages"].items():
+        if "foreach" not in stage:
+            out[name] = stage
+            continue
+        for item in stage["foreach"]:
+            text = yaml.safe_dump(stage["do"]).replace("${item}", str(item))
+            out[f"{name}@{item}"] = yaml.safe_load(text)
+    return out
+
+
+def module_file(module: str) -> Path | None:
+    """The source file of a project module (`voc.a.b` -> voc/a/b.py or voc/a/b/__init__.py), else None."""
+    base = ROOT.joinpath(*module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _package_of(path: Path) -> str:
+    """Dotted package a file belongs to (for resolving its relative imports)."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts if path.name == "__init__.py" else parts[:-1])
+
+
+def _resolve_from(node: ast.ImportFrom, path: Path) -> list[str]:
+    """Modules named by `from X import a, b`: X itself, and X.a / X.b where those are submodules."""
+    if node.level:
+        pkg = _package_of(path).split(".")
+        base = ".".join(pkg[: len(pkg) - node.level + 1] + ([node.module] if node.module else []))
+    else:
+        base = node.module or ""
+    return [base] + [f"{base}.{alias.name}" for alias in node.names]
+
+
+@cache
+def direct_imports(path: Path) -> frozenset[str]:
+    """Project modules imported anywhere in one file (top level, functions, try blocks)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.update(_resolve_from(node, path))
+    return frozenset(m for m in found if m.split(".")[0] == PACKAGE and module_file(m))
+
+
+def _with_parents(module: str) -> list[str]:
+    """`voc.a.b` -> [voc, voc.a, voc.a.b]: importing a module runs every enclosing package's __init__."""
+    parts = module.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def is_inert(path: Path) -> bool:
+    """A file holding only a docstring and constant assignments (`__version__ = "0.1.0"`) changes no result."""
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    return all(isinstance(s, (ast.Expr, ast.Assign)) and isinstance(s.value, ast.Constant) for s in body)
+
+
+def imported_files(script: Path) -> set[str]:
+    """Repo-relative paths of every project module the script runs, transitively; inert files left out."""
+    seen: set[str] = set()
+    todo = [m for imp in direct_imports(script) for m in _with_parents(imp)]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        todo.extend(m for imp in direct_imports(module_file(module)) for m in _with_parents(imp))
+    files = {module_file(m) for m in seen}
+    return {f.relative_to(ROOT).as_posix() for f in files if not is_inert(f)}
+
+
+def covered(path: str, deps: list[str]) -> bool:
+    """A dep covers a file when it is the file or a folder above it."""
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in deps)
+
+
+def missing_code_deps(stage: dict) -> tuple[str, list[str]]:
+    """(the stage's script, the project files it runs that its deps do not cover)."""
+    scripts = SCRIPT.findall(stage["cmd"])
+    assert len(scripts) == 1, f"expected one stages/*.py script in {stage['cmd']!r}"
+    deps = [str(d) for d in stage.get("deps", [])]
+    needed = {scripts[0]} | imported_files(ROOT / scripts[0])
+    return scripts[0], sorted(f for f in needed if not covered(f, deps))
+
+
+STAGES = expanded_stages(yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_deps_cover_every_module_its_script_imports(name: str) -> None:
+    script, missing = missing_code_deps(STAGES[name])
+    assert not missing, f"dvc.yaml stage {name} ({script}) runs {missing} but does not list them in deps: add them"
+
+
+def test_the_import_graph_is_transitive_and_sees_imports_in_functions(tmp_path: Path) -> None:
+    """The checker itself: stages/eval_voc.py reaches voc/taxonomy.py only through other modules."""
+    files = imported_files(ROOT / "stages/eval_voc.py")
+    assert {"voc/evaluation.py", "voc/scoring.py", "voc/taxonomy.py", "voc/io.py", "voc/errors.py"} <= files
+    assert "voc/__init__.py" not in files  # docstring + __version__ only
+    assert "voc/training.py" not in files
+    script = tmp_path / "s.py"
+    script.write_text("def f():\n    from voc import mixing\n    import voc.modeling\n")
+    assert {"voc/mixing.py", "voc/modeling.py"} <= imported_files(script)
+    stage = {"cmd": "python stages/mix.py --x 1", "deps": ["stages/mix.py", "voc/mixing.py"]}
+    assert "voc/modeling.py" in missing_code_deps(stage)[1]
+    assert missing_code_deps({**stage, "deps": ["stages/mix.py", "voc/"]})[1] == []
