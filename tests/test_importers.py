@@ -19,7 +19,6 @@ from voc.prompt import build_messages, system_prompt
 from voc.taxonomy import Taxonomy, load_taxonomy, write_taxonomy
 
 FIX = Path(__file__).parent / "fixtures" / "importers"
-MEMD_LAPTOP = Path(__file__).resolve().parents[2] / "shared" / "data" / "memd_absa" / "MEMD_ABSA_Dataset" / "Laptop"
 
 
 def seg(content: str, *labels: str, emotion: str) -> dict:
@@ -58,7 +57,7 @@ def test_bedrock_failure_lines_each_carry_a_reason():
     result = import_bedrock([FIX / "bedrock_bad.jsonl"])
     assert (result.read, result.converted) == (7, 0)  # line 7 is blank: not a row
     assert reasons(result) == {1: "bad_json", 2: "missing_assistant_turn", 3: "unparseable_segments",
-                               4: "content_not_in_text", 5: "unknown_emotion", 6: "wrong_schema_version",
+                               4: "mixed_level_keys", 5: "unknown_emotion", 6: "wrong_schema_version",
                                8: "unparseable_segments"}
     assert all(f["source"].endswith("bedrock_bad.jsonl") and f["raw"] and f["detail"] for f in result.failures)
 
@@ -102,6 +101,7 @@ def test_write_import_outputs_load_and_counts_add_up(tmp_path):
     assert load_taxonomy(tmp_path / "taxonomy.csv").leaves == result.taxonomy.leaves
     assert read_jsonl(tmp_path / "comments.jsonl") == result.comments
     assert len(read_jsonl(tmp_path / "failures.jsonl")) == 7
+    assert read_jsonl(tmp_path / "warnings.jsonl") == []
     assert read_json(tmp_path / "import_report.json") == report
     assert (report["read"], report["converted"], report["failed"]) == (9, 2, 7)
     assert report["failed_by_reason"]["unparseable_segments"] == 2
@@ -248,15 +248,3 @@ def test_acos_fixture_converts_to_expected_rows_and_domain_flag():
     renamed = import_acos([FIX / "laptop_quad_test.tsv"], domain="Notebooks")
     assert renamed.comments[0]["id"] == "notebooks-test-00001"
     assert {leaf[0] for leaf in renamed.taxonomy.leaves} == {"Notebooks"}
-
-
-@pytest.mark.skipif(not MEMD_LAPTOP.is_dir(), reason="shared MEMD-ABSA data not present")
-def test_memd_laptop_domain_converts_fully(tmp_path):
-    total = sum(len(read_json(p)) for p in MEMD_LAPTOP.glob("*.json"))
-    result = import_memd([MEMD_LAPTOP])
-    report = write_import(result, tmp_path)
-    assert report["read"] == total and report["converted"] + report["failed"] == total
-    assert len({c["id"] for c in result.comments}) == report["converted"]
-    assert {c["split"] for c in result.comments} == {"train", "dev", "test"}
-    assert load_taxonomy(tmp_path / "taxonomy.csv").leaves == result.taxonomy.leaves
-    assert all(s["content"] in c["text"] for c in result.comments for s in c["segments"])

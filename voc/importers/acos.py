@@ -11,7 +11,8 @@ from pathlib import Path
 
 from voc.errors import CommentError
 from voc.importers.common import Collector, ImportResult, RowError, claim_prefix, readable, slug
-from voc.importers.memd import absa_segment, dedupe
+from voc.importers.memd import absa_segment, add_absa, dedupe
+from voc.spans import DEFAULT_THRESHOLD
 from voc.taxonomy import Taxonomy
 
 SENTIMENTS = {"0": "negative", "1": "neutral", "2": "positive"}
@@ -37,12 +38,13 @@ def parse_quad(quad: str, tokens: Sequence[str], domain: str) -> dict:
                         SENTIMENTS[sentiment], domain)
 
 
-def convert_line(line: str, domain: str, cid: str, split: str) -> dict:
-    """One ACOS line -> one canonical comment (raises RowError)."""
+def convert_line(line: str, domain: str, cid: str, split: str) -> tuple[dict, int]:
+    """One ACOS line -> one canonical comment and its merged duplicate count (raises RowError)."""
     text, *quads = line.split("\t")
     tokens = text.split()
     segments = [parse_quad(q, tokens, domain) for q in quads if q.strip()]
-    return {"id": cid, "text": " ".join(tokens), "segments": dedupe(segments), "split": split}
+    kept, merged = dedupe(segments)
+    return {"id": cid, "text": " ".join(tokens), "segments": kept, "split": split}, merged
 
 
 def split_of(path: Path) -> str:
@@ -59,13 +61,13 @@ def _lines(path: Path) -> list[str]:
                            "pass a UTF-8 ACOS *_quad_*.tsv file") from None
 
 
-def import_acos(paths: Sequence[str | Path], domain: str | None = None,
-                taxonomy: Taxonomy | None = None) -> ImportResult:
+def import_acos(paths: Sequence[str | Path], domain: str | None = None, taxonomy: Taxonomy | None = None,
+                fuzzy_threshold: float = DEFAULT_THRESHOLD) -> ImportResult:
     """Convert ACOS files; the domain defaults to the file name's first part (`rest16_quad_dev` -> `Rest16`).
 
     Blank lines are not rows and are skipped; ids are `<domain>-<split>-<line number>`.
     """
-    col = Collector("acos", taxonomy)
+    col = Collector("acos", taxonomy, threshold=fuzzy_threshold)
     prefixes: dict[str, Path] = {}
     for path in map(Path, paths):
         dom = domain or readable(path.stem.split("_")[0])
@@ -77,7 +79,7 @@ def import_acos(paths: Sequence[str | Path], domain: str | None = None,
                 continue
             col.read += 1
             try:
-                col.add(convert_line(line, dom, f"{prefix}-{lineno:05d}", split))
+                add_absa(col, convert_line(line, dom, f"{prefix}-{lineno:05d}", split), path, lineno)
             except RowError as e:
                 col.fail(path, lineno, e, line)
     return col.result()

@@ -1,24 +1,37 @@
 """Bedrock conversation JSONL (`bedrock-conversation-2024`, e.g. from Nova Forge) -> canonical inputs.
 
 The user turn holds the comment after a marker (default `User comment:`); the assistant turn is a JSON array of
-segments keyed `content`, `E1..En` (or `L1..Ln`) and `emotion`, where the leaf label may carry its description
-after `": "`.
+segments keyed `content`, a numbered label key family (`E1..En`, `L1..Ln`, `level_1..`, ...; see keys.py) and
+`emotion`, where the leaf label may carry its description after `": "`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from voc.errors import CommentError
 from voc.importers.common import Collector, ImportResult, RowError, slug, split_leaf
+from voc.importers.keys import file_family, mapping, mixed_error, record_family, segment_keys
+from voc.spans import DEFAULT_THRESHOLD
 from voc.taxonomy import Path_, Taxonomy
 
 SCHEMA = "bedrock-conversation-2024"
 DEFAULT_MARKER = "User comment:"
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*(.*?)\s*```$", re.S)
+
+
+@dataclass
+class Parsed:
+    """One converted record, before the shared checks: the comment and what the report needs about it."""
+
+    comment: dict
+    descriptions: list[tuple[Path_, str]] = field(default_factory=list)
+    family: str | None = None  # the label key family; None when the record has no segments
+    marker_missing: bool = False
 
 
 def turn_text(msg: dict) -> str:
@@ -37,46 +50,34 @@ def comment_text(user_text: str, marker: str | None) -> str:
     return user_text.strip()
 
 
-def _labels(seg: dict) -> list[str]:
-    """The label values under E1..En or L1..Ln (one scheme, numbered from 1 without gaps)."""
-    found = {p: sorted(k for k in seg if re.fullmatch(p + r"[1-9]\d*", k)) for p in ("E", "L")}
-    if found["E"] and found["L"]:
-        raise RowError("unparseable_segments", f"segment mixes E and L label keys: {found['E'] + found['L']}")
-    prefix = "E" if found["E"] else "L"
-    keys = found[prefix]
-    expected = [f"{prefix}{i}" for i in range(1, len(keys) + 1)]
-    if not keys or sorted(expected) != keys:
-        raise RowError("unparseable_segments", f"segment label keys {keys} are not E1..En or L1..Ln")
-    values = [seg[k] for k in expected]
-    if not all(isinstance(v, str) for v in values):
-        raise RowError("unparseable_segments", f"segment labels {values} are not all strings")
-    return values
-
-
-def parse_segments(text: str) -> tuple[list[dict], dict[Path_, str]]:
-    """The assistant's JSON array -> canonical segments plus leaf descriptions found in it."""
+def parse_segments(text: str) -> tuple[list[dict], list[tuple[Path_, str]], str | None]:
+    """The assistant's JSON array -> canonical segments, (leaf, description) per segment, and the key family."""
     m = _FENCE.match(text.strip())
     try:
         data = json.loads(m.group(1) if m else text)
-    except json.JSONDecodeError as e:
-        raise RowError("unparseable_segments", f"assistant turn is not JSON ({e.msg})") from None
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise RowError("unparseable_segments", f"assistant turn is not JSON ({getattr(e, 'msg', e)})") from None
     if not isinstance(data, list) or not all(isinstance(s, dict) for s in data):
         raise RowError("unparseable_segments", "assistant turn is not a JSON array of segment objects")
-    segments, descriptions = [], {}
+    segments, descriptions, families = [], [], []
     for seg in data:
-        *upper, leaf = _labels(seg)
+        family, keys = segment_keys(seg)
+        families.append(family)
+        values = [seg[k] for k in keys]
+        if not all(isinstance(v, str) for v in values):
+            raise RowError("unparseable_segments", f"segment labels {values} are not all strings")
+        *upper, leaf = values
         label, desc = split_leaf(leaf)
         path = (*(u.strip() for u in upper), label)
         emotion = seg.get("emotion")
         segments.append({"content": seg.get("content"), **{f"L{i}": v for i, v in enumerate(path, start=1)},
                          "emotion": emotion.strip().lower() if isinstance(emotion, str) else emotion})
-        if desc:
-            descriptions.setdefault(path, desc)
-    return segments, descriptions
+        descriptions.append((path, desc))
+    return segments, descriptions, record_family(families)
 
 
-def convert_record(obj: object, cid: str, marker: str | None) -> tuple[dict, dict[Path_, str]]:
-    """One Bedrock conversation -> one canonical comment and its leaf descriptions (raises RowError)."""
+def convert_record(obj: object, cid: str, marker: str | None) -> Parsed:
+    """One Bedrock conversation -> one canonical comment and what the report needs (raises RowError)."""
     if not isinstance(obj, dict) or not isinstance(obj.get("messages"), list):
         raise RowError("bad_record", "record is not an object with a messages list")
     if obj.get("schemaVersion") != SCHEMA:
@@ -89,8 +90,10 @@ def convert_record(obj: object, cid: str, marker: str | None) -> tuple[dict, dic
         raise RowError("missing_assistant_turn", "conversation has no assistant turn after the user turn")
     if roles != ["user", "assistant"] or len(messages) != len(obj["messages"]):
         raise RowError("unexpected_turns", f"expected one user then one assistant turn, got {roles}")
-    segments, descriptions = parse_segments(turn_text(messages[1]))
-    return {"id": cid, "text": comment_text(turn_text(messages[0]), marker), "segments": segments}, descriptions
+    segments, descriptions, family = parse_segments(turn_text(messages[1]))
+    user = turn_text(messages[0])
+    comment = {"id": cid, "text": comment_text(user, marker), "segments": segments}
+    return Parsed(comment, descriptions, family, bool(marker) and marker not in user)
 
 
 def _lines(path: Path) -> list[str]:
@@ -101,22 +104,52 @@ def _lines(path: Path) -> list[str]:
                            "pass a UTF-8 JSONL file, one conversation per line") from None
 
 
-def import_bedrock(paths: Sequence[str | Path], marker: str | None = DEFAULT_MARKER,
-                   taxonomy: Taxonomy | None = None) -> ImportResult:
-    """Convert Bedrock conversation files; ids are `<file stem>-<line number>`; blank lines are skipped."""
-    col = Collector("bedrock", taxonomy)
-    for path in map(Path, paths):
-        for lineno, line in enumerate(_lines(path), start=1):
-            if not line.strip():
-                continue
-            col.read += 1
+def parse_file(path: Path, marker: str | None) -> Iterator[tuple[int, str, Parsed | RowError]]:
+    """Every non-blank line with its conversion or the reason it failed; blank lines are not rows."""
+    for lineno, line in enumerate(_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
             try:
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise RowError("bad_json", f"line is not JSON ({e.msg})") from None
-                comment, descriptions = convert_record(obj, f"{slug(path.stem)}-{lineno:05d}", marker)
-                col.add(comment, descriptions)
+                obj = json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as e:
+                raise RowError("bad_json", f"line is not JSON ({getattr(e, 'msg', e)})") from None
+            yield lineno, line, convert_record(obj, f"{slug(path.stem)}-{lineno:05d}", marker)
+        except RowError as e:
+            yield lineno, line, e
+
+
+def marker_fix(marker: str) -> str:
+    return (f"the user turn has no {marker!r}, so the whole turn is used as the comment. Fix: pass --marker "
+            "'<the text just before the comment>', or --marker '' if user turns hold only the comment")
+
+
+def import_bedrock(paths: Sequence[str | Path], marker: str | None = DEFAULT_MARKER,
+                   taxonomy: Taxonomy | None = None, fuzzy_threshold: float = DEFAULT_THRESHOLD) -> ImportResult:
+    """Convert Bedrock conversation files; ids are `<file stem>-<line number>`.
+
+    Each file's label key family is the one most of its records use; a record with another fails as
+    `mixed_level_keys` rather than silently landing on the wrong levels.
+    """
+    col = Collector("bedrock", taxonomy, threshold=fuzzy_threshold)
+    for path in map(Path, paths):
+        rows = list(parse_file(path, marker))
+        col.read += len(rows)
+        family = file_family(p.family for _, _, p in rows if isinstance(p, Parsed))
+        converted = col.converted
+        for lineno, line, parsed in rows:
+            try:
+                if isinstance(parsed, RowError):
+                    raise parsed
+                if parsed.family not in (None, family):
+                    raise mixed_error(parsed.family, family)
+                col.add(parsed.comment, parsed.descriptions, source=path, lines=lineno)
             except RowError as e:
                 col.fail(path, lineno, e, line)
+                continue
+            if parsed.marker_missing:
+                col.counts["marker_missing"] += 1
+                col.warn(path, lineno, "marker_missing", marker_fix(str(marker)))
+        if family and col.depth and col.converted > converted:
+            col.level_keys[str(path)] = mapping(family, col.depth)
     return col.result()

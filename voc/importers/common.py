@@ -1,7 +1,9 @@
 """Shared pieces of every importer: the result object, per-row failures, label checks and the one writer.
 
 Importers are pure: they read their inputs and return an `ImportResult`. Every source row ends up either in
-`comments` or in `failures` (with a reason code), so `converted + failed == read` always holds.
+`comments` or in `failures` (with a reason code), so `converted + failed == read` always holds. What is kept
+but not as written (content not a verbatim span, a missing prompt marker, a leaf's minority description) is
+counted in the report and listed, with file:line, in `warnings`.
 """
 
 from __future__ import annotations
@@ -9,15 +11,20 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from voc.io import write_json, write_jsonl
+from voc.spans import DEFAULT_THRESHOLD, locate
 from voc.taxonomy import MAX_LEVELS, SEP, Path_, Taxonomy, path_key, write_taxonomy
 
 EMOTIONS = ("positive", "negative", "neutral")
 RAW_LIMIT = 500
 ACRONYMS = frozenset({"OS", "CPU", "GPU", "USB", "RAM", "SSD", "HDD", "DVD", "CD", "TV", "LCD", "LED", "PC", "WIFI"})
+# Counts every report carries (0 when a format cannot produce them), so reports of all formats compare.
+COUNTS = ("content_verbatim", "content_relaxed", "content_fuzzy", "content_not_found", "marker_missing",
+          "leaf_descriptions_conflicting", "duplicate_segments_merged")
 
 
 class RowError(Exception):
@@ -44,13 +51,18 @@ class ImportResult:
     read: int
     converted: int
     unit: str = "record"
+    warnings: list[dict] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    level_keys: dict[str, dict] = field(default_factory=dict)
+    fuzzy_threshold: float = DEFAULT_THRESHOLD
 
     def report(self) -> dict:
         reasons = Counter(f["reason"] for f in self.failures)
         return {"format": self.fmt, "unit": self.unit, "read": self.read, "converted": self.converted,
                 "failed": len(self.failures), "failed_by_reason": dict(sorted(reasons.items())),
                 "comments": len(self.comments), "segments": sum(len(c["segments"]) for c in self.comments),
-                "leaves": len(self.taxonomy.leaves)}
+                "leaves": len(self.taxonomy.leaves), "fuzzy_threshold": self.fuzzy_threshold, **self.counts,
+                "level_keys": self.level_keys, "warnings": len(self.warnings)}
 
 
 def readable(name: str) -> str:
@@ -90,16 +102,23 @@ def split_leaf(value: str) -> tuple[str, str]:
 class Collector:
     """Checks converted comments against shared rules and builds the taxonomy from them (or validates them).
 
-    Rules: unique id, non-empty text, each content a verbatim span, one known emotion, one consistent
-    depth, labels without '/', and (when a taxonomy is given) every path a leaf of it.
+    Rules: unique id, non-empty text and content, one known emotion, one consistent depth, labels without '/',
+    and (when a taxonomy is given) every path a leaf of it. A content that is not a verbatim span of the text
+    does not fail the row: annotators edit what they copy, and losing the comment (with its good segments)
+    costs more than a located or ungrounded span. It is located leniently (voc.spans), counted and warned.
     """
 
-    def __init__(self, fmt: str, taxonomy: Taxonomy | None = None, unit: str = "record") -> None:
-        self.fmt, self.given, self.unit = fmt, taxonomy, unit
+    def __init__(self, fmt: str, taxonomy: Taxonomy | None = None, unit: str = "record",
+                 threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.fmt, self.given, self.unit, self.threshold = fmt, taxonomy, unit, threshold
         self.depth = taxonomy.depth if taxonomy else None
         self.comments: list[dict] = []
         self.failures: list[dict] = []
-        self.descriptions: dict[Path_, str] = {}
+        self.warnings: list[dict] = []
+        self.counts: Counter = Counter(dict.fromkeys(COUNTS, 0))
+        self.level_keys: dict[str, dict] = {}
+        # leaf -> description -> [segments carrying it, source, line of the first]
+        self.descriptions: dict[Path_, dict[str, list]] = {}
         self.ids: set[str] = set()
         self.read = 0
         self.converted = 0
@@ -107,6 +126,10 @@ class Collector:
     def fail(self, source: str | Path, line: int, err: RowError, raw: str) -> None:
         self.failures.append({"source": str(source), "line": line, "reason": err.reason, "detail": err.detail,
                               "raw": truncate(raw)})
+
+    def warn(self, source: str | Path, line: int, kind: str, detail: str) -> None:
+        """Record something kept but not as written; counts are kept by the caller."""
+        self.warnings.append({"source": str(source), "line": line, "kind": kind, "detail": detail})
 
     def check(self, comment: dict) -> None:
         """Raise RowError if the comment breaks a rule; nothing is stored."""
@@ -122,32 +145,51 @@ class Collector:
             if len(path) != depth:
                 raise RowError("depth_mismatch", f"label path {path_key(path)} has {len(path)} levels, "
                                                  f"expected {depth}")
-            self.check_segment(seg, text)
+            self.check_segment(seg)
 
-    def add(self, comment: dict, descriptions: dict[Path_, str] | None = None, units: int = 1) -> None:
-        """Check and store one comment; `units` source rows count as converted."""
+    def add(self, comment: dict, descriptions: Iterable[tuple[Path_, str]] = (), units: int = 1,
+            source: str | Path = "", lines: int | Sequence[int] = 0) -> None:
+        """Check and store one comment; `units` source rows count as converted.
+
+        `descriptions` holds one (leaf, description) per segment that carried one; `lines` is the source line of
+        the comment, or one per segment (CSV), for the warnings.
+        """
         self.check(comment)
-        for seg in comment["segments"]:
+        segments = comment["segments"]
+        where = [lines] * len(segments) if isinstance(lines, int) else list(lines)
+        for seg, line in zip(segments, where, strict=True):
             self.depth = self.depth or len(self._path(seg))
-        for leaf, desc in (descriptions or {}).items():
+            self._locate(seg["content"], comment["text"], source, line)
+        first = where[0] if where else 0
+        for leaf, desc in descriptions:
             if desc:
-                self.descriptions.setdefault(leaf, desc)
+                self.descriptions.setdefault(leaf, {}).setdefault(desc, [0, str(source), first])[0] += 1
         self.ids.add(comment["id"])
         self.comments.append(comment)
         self.converted += units
+
+    def _locate(self, content: str, text: str, source: str | Path, line: int) -> None:
+        span = locate(content, text, self.threshold)
+        self.counts[f"content_{span.outcome}"] += 1
+        if span.outcome == "verbatim":
+            return
+        if span.outcome == "not_found":
+            found = f"no span of the text matches it at the fuzzy threshold {self.threshold}"
+        else:
+            found = f"it matches {text[span.start:span.end]!r} (similarity {span.score})"
+        self.warn(source, line, f"content_{span.outcome}", f"segment content {content!r} is not a verbatim span "
+                  f"of the text; {found}; kept with the annotator's content")
 
     @staticmethod
     def _path(seg: dict) -> Path_:
         return tuple(seg[f"L{i}"] for i in range(1, MAX_LEVELS + 2) if f"L{i}" in seg)
 
-    def check_segment(self, seg: dict, text: str) -> None:
+    def check_segment(self, seg: dict) -> None:
         """Raise RowError if one segment breaks a rule (used per row by the CSV importer)."""
         path = self._path(seg)
         content = seg.get("content")
         if not isinstance(content, str) or not content.strip():
             raise RowError("empty_content", "a segment has no content")
-        if content not in text:
-            raise RowError("content_not_in_text", f"segment content {content!r} is not a verbatim span of the text")
         if seg.get("emotion") not in EMOTIONS:
             raise RowError("unknown_emotion", f"emotion {seg.get('emotion')!r} is not one of {list(EMOTIONS)}")
         if not 1 <= len(path) <= MAX_LEVELS:
@@ -167,24 +209,52 @@ class Collector:
         return f"label path {path_key(path)} is not a leaf of the taxonomy"
 
     def result(self) -> ImportResult:
-        return ImportResult(self.fmt, self.given or self._build_taxonomy(), self.comments, self.failures,
-                            self.read, self.converted, self.unit)
+        counts, warnings = dict(self.counts), list(self.warnings)
+        if self.given:
+            taxonomy = self.given  # descriptions in the data are not used, so they cannot conflict
+        else:
+            descriptions, conflicts = most_frequent(self.descriptions)
+            counts["leaf_descriptions_conflicting"] = sum(w.pop("segments") for w in conflicts)
+            warnings += conflicts
+            taxonomy = self._build_taxonomy(descriptions)
+        return ImportResult(self.fmt, taxonomy, self.comments, self.failures, self.read, self.converted,
+                            self.unit, warnings, counts, dict(self.level_keys), self.threshold)
 
-    def _build_taxonomy(self) -> Taxonomy:
+    def _build_taxonomy(self, found: dict[Path_, str]) -> Taxonomy:
         leaves = sorted({self._path(s) for c in self.comments for s in c["segments"]})
         depth = self.depth or 1
-        descriptions = {leaf: self.descriptions.get(leaf) or " > ".join(leaf) + " (from data)" for leaf in leaves}
+        descriptions = {leaf: found.get(leaf) or " > ".join(leaf) + " (from data)" for leaf in leaves}
         return Taxonomy(levels=tuple(f"L{i}" for i in range(1, depth + 1)), leaves=tuple(leaves),
                         descriptions=descriptions)
 
 
+def most_frequent(seen: dict[Path_, dict[str, list]]) -> tuple[dict[Path_, str], list[dict]]:
+    """Each leaf's most frequent description (the first seen on a tie), and one warning per one left out.
+
+    Why the most frequent: one annotator's variant should not define the leaf for everyone else.
+    """
+    chosen: dict[Path_, str] = {}
+    conflicts: list[dict] = []
+    for leaf, variants in seen.items():
+        kept = max(variants, key=lambda d: variants[d][0])
+        chosen[leaf] = kept
+        for desc, (n, source, line) in variants.items():
+            if desc != kept:
+                conflicts.append({"source": source, "line": line, "kind": "leaf_descriptions_conflicting",
+                                  "detail": f"leaf {path_key(leaf)} has description {desc!r} on {n} segment(s) "
+                                            f"(first here); kept {kept!r} ({variants[kept][0]} segments)",
+                                  "segments": n})
+    return chosen, conflicts
+
+
 def write_import(result: ImportResult, out_dir: str | Path) -> dict:
-    """Write taxonomy.csv, comments.jsonl, import_report.json and failures.jsonl (each atomically)."""
+    """Write taxonomy.csv, comments.jsonl, import_report.json, failures.jsonl, warnings.jsonl (each atomically)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_taxonomy(out / "taxonomy.csv", result.taxonomy)
     write_jsonl(out / "comments.jsonl", result.comments)
     write_jsonl(out / "failures.jsonl", result.failures)
+    write_jsonl(out / "warnings.jsonl", result.warnings)
     report = result.report()
     write_json(out / "import_report.json", report)
     return report

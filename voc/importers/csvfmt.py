@@ -14,6 +14,7 @@ from pathlib import Path
 
 from voc.errors import CommentError
 from voc.importers.common import Collector, ImportResult, RowError
+from voc.spans import DEFAULT_THRESHOLD
 from voc.taxonomy import MAX_LEVELS, Taxonomy
 
 Row = tuple[int, list[str]]
@@ -70,7 +71,7 @@ def _group(col: Collector, rows: list[Row], n: int) -> dict[str, list[tuple[int,
         try:
             cid, text, seg = parse_row(row, n)
             if seg is not None:
-                col.check_segment(seg, text)
+                col.check_segment(seg)
             groups.setdefault(cid, []).append((lineno, text, seg, None))
         except RowError as e:
             groups.setdefault(row[0].strip() if row else "", []).append((lineno, "", None, e))
@@ -90,9 +91,10 @@ def _comment(cid: str, items: list) -> dict:
     return {"id": cid, "text": texts.pop(), "segments": [seg for _, _, seg, _ in items if seg is not None]}
 
 
-def import_csv(paths: Sequence[str | Path], taxonomy: Taxonomy | None = None) -> ImportResult:
+def import_csv(paths: Sequence[str | Path], taxonomy: Taxonomy | None = None,
+               fuzzy_threshold: float = DEFAULT_THRESHOLD) -> ImportResult:
     """Convert segment-per-row CSV files; counts are in rows (read, converted, failed)."""
-    col = Collector("csv", taxonomy, unit="row")
+    col = Collector("csv", taxonomy, unit="row", threshold=fuzzy_threshold)
     for path in map(Path, paths):
         n, rows = read_rows(path)
         col.read += len(rows)
@@ -103,7 +105,8 @@ def import_csv(paths: Sequence[str | Path], taxonomy: Taxonomy | None = None) ->
                 if bad:
                     raise RowError("comment_has_failed_row",
                                    f"row on line {bad[0]} of comment {cid!r} failed ({bad[1].reason})")
-                col.add(_comment(cid, items), units=len(items))
+                lines = [lineno for lineno, _, seg, _ in items if seg is not None]
+                col.add(_comment(cid, items), units=len(items), source=path, lines=lines)
             except RowError as shared:
                 for lineno, _, _, own in items:
                     col.fail(path, lineno, own or shared, _raw(by_line[lineno]))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from voc.errors import CommentError
 from voc.importers.common import Collector, ImportResult, RowError, claim_prefix, raw_json, readable, slug
+from voc.spans import DEFAULT_THRESHOLD
 from voc.taxonomy import Taxonomy
 
 SENTIMENTS = {"POS": "positive", "NEG": "negative", "NEU": "neutral"}
@@ -44,8 +45,11 @@ def absa_segment(tokens: Sequence[str], aspect: tuple[int, int], opinion: tuple[
     return {"content": content, "L1": path[0], "L2": path[1], "L3": path[2], "emotion": emotion}
 
 
-def dedupe(segments: list[dict]) -> list[dict]:
-    """Keep one segment per (content, path, emotion): several opinions on one aspect label it once."""
+def dedupe(segments: list[dict]) -> tuple[list[dict], int]:
+    """Keep one segment per (content, path, emotion): several opinions on one aspect label it once.
+
+    Returns the kept segments and how many were merged into them, which the report counts.
+    """
     seen: set[tuple] = set()
     out = []
     for seg in segments:
@@ -53,7 +57,14 @@ def dedupe(segments: list[dict]) -> list[dict]:
         if key not in seen:
             seen.add(key)
             out.append(seg)
-    return out
+    return out, len(segments) - len(out)
+
+
+def add_absa(col: Collector, converted: tuple[dict, int], source: Path, line: int) -> None:
+    """Store one MEMD/ACOS comment and count the duplicate segments merged in it."""
+    comment, merged = converted
+    col.add(comment, source=source, lines=line)
+    col.counts["duplicate_segments_merged"] += merged
 
 
 def _span(obj: object, tokens: Sequence[str], what: str) -> tuple[int, int]:
@@ -68,8 +79,8 @@ def _span(obj: object, tokens: Sequence[str], what: str) -> tuple[int, int]:
     return start, end
 
 
-def convert_record(rec: object, domain: str, cid: str, split: str) -> dict:
-    """One MEMD sentence -> one canonical comment (raises RowError)."""
+def convert_record(rec: object, domain: str, cid: str, split: str) -> tuple[dict, int]:
+    """One MEMD sentence -> one canonical comment and its merged duplicate count (raises RowError)."""
     if not isinstance(rec, dict) or not isinstance(rec.get("raw_words"), str):
         raise RowError("bad_record", "record is not an object with a raw_words string")
     tokens = rec["raw_words"].split()
@@ -83,7 +94,8 @@ def convert_record(rec: object, domain: str, cid: str, split: str) -> dict:
             raise RowError("unknown_sentiment", f"sentiment {q.get('sentiment')!r} is not POS, NEG or NEU")
         aspect, opinion = _span(q.get("aspect"), tokens, "aspect"), _span(q.get("opinion"), tokens, "opinion")
         segments.append(absa_segment(tokens, aspect, opinion, q.get("category"), SENTIMENTS[sentiment], domain))
-    return {"id": cid, "text": " ".join(tokens), "segments": dedupe(segments), "split": split}
+    kept, merged = dedupe(segments)
+    return {"id": cid, "text": " ".join(tokens), "segments": kept, "split": split}, merged
 
 
 def memd_inputs(paths: Sequence[str | Path]) -> list[Path]:
@@ -105,10 +117,10 @@ def _load(path: Path) -> list:
     return data
 
 
-def import_memd(paths: Sequence[str | Path], domain: str | None = None,
-                taxonomy: Taxonomy | None = None) -> ImportResult:
+def import_memd(paths: Sequence[str | Path], domain: str | None = None, taxonomy: Taxonomy | None = None,
+                fuzzy_threshold: float = DEFAULT_THRESHOLD) -> ImportResult:
     """Convert MEMD-ABSA files; ids are `<domain>-<split>-<record number>`, and each comment keeps its split."""
-    col = Collector("memd", taxonomy)
+    col = Collector("memd", taxonomy, threshold=fuzzy_threshold)
     prefixes: dict[str, Path] = {}
     for path in memd_inputs(paths):
         dom = domain or readable(path.resolve().parent.name)
@@ -118,7 +130,7 @@ def import_memd(paths: Sequence[str | Path], domain: str | None = None,
         for n, rec in enumerate(_load(path), start=1):
             col.read += 1
             try:
-                col.add(convert_record(rec, dom, f"{prefix}-{n:05d}", split))
+                add_absa(col, convert_record(rec, dom, f"{prefix}-{n:05d}", split), path, n)
             except RowError as e:
                 col.fail(path, n, e, raw_json(rec))
     return col.result()
