@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 
 from voc.assets import check_tasks, materialize_general_tasks, materialize_mmlu, materialize_model, parse_source
@@ -36,10 +38,12 @@ def main(params_path: str, model_out: str, mmlu_out: str, general_out: str, info
     for key in ("model.source", "mmlu.source", "general_eval.source"):
         parse_source(_get(p, key, params_path, required=False), key)
     tasks = check_tasks(_get(p, "general_eval.tasks", params_path))
+    start = time.perf_counter()  # printed, not written: metrics/assets.json must not change on an identical rerun
     model = materialize_model(p["model"]["source"], model_out, p["model"].get("sha256"), CACHE,
                               bool(p["model"].get("trust_remote_code", False)),
                               bool(p["model"].get("allow_pickle", False)))
-    click.echo(f"assets: model {model['parameters']:,} parameters ({model['dtype']}) in {model['seconds']} s")
+    click.echo(f"assets: model {model['parameters']:,} parameters ({model['dtype']}) "
+               f"in {time.perf_counter() - start:.1f} s")
     mmlu = materialize_mmlu(p["mmlu"]["source"], mmlu_out, p["mmlu"].get("sha256"), CACHE)
     click.echo(f"assets: MMLU {mmlu['subjects']} subjects, {mmlu['dev']} dev, {mmlu['test']} test")
     general = materialize_general_tasks(p["general_eval"]["source"], general_out, tasks,

@@ -8,7 +8,6 @@ copied into a fresh model built from the config without it, then saved as ordina
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import torch
@@ -93,7 +92,6 @@ def materialize_model(source: str, out_dir: str | os.PathLike, sha256: str | Non
                       cache_dir: str | os.PathLike = ".assets", trust_remote_code: bool = False,
                       allow_pickle: bool = False) -> dict:
     """Fetch/convert the base model into `out_dir` as safetensors; return info for metrics/assets.json."""
-    start = time.perf_counter()
     src = parse_source(source, "model.source")
     model, tok = _load(src, sha256, Path(cache_dir), trust_remote_code, allow_pickle)
     save_model_dir(model, tok, Path(out_dir))
@@ -106,5 +104,4 @@ def materialize_model(source: str, out_dir: str | os.PathLike, sha256: str | Non
         "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
         "vocab_size": len(tok),
         "eos_token": tok.eos_token,
-        "seconds": round(time.perf_counter() - start, 1),
     }

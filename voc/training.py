@@ -117,6 +117,9 @@ def _dvclive_callback(live_dir: str | Path, resume: bool):
     class StepAlignedDVCLive(DVCLiveCallback):
         def on_log(self, args, state, control, **kwargs):
             self.live.step = state.global_step
+            # Wall-clock rates (train_runtime, *_per_second) differ on every run: in the git-tracked
+            # metrics/sft they would dirty the repo on an identical rerun. The Trainer's own log prints them.
+            kwargs["logs"] = {k: v for k, v in kwargs["logs"].items() if not k.endswith(("_runtime", "_per_second"))}
             super().on_log(args, state, control, **kwargs)
 
     live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, resume=resume)
@@ -205,8 +208,9 @@ def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path,
                                   f"a checkpoint in {ckpt_dir}; rerun the stage to resume")
     _save_final(trainer, tokenizer, out_dir, sft["method"])
     out = {**stats, "global_step": trainer.state.global_step, "resumed_from_step": resumed_step,
-           "train_loss": result.training_loss, "train_runtime": result.metrics.get("train_runtime"),
+           "train_loss": result.training_loss,
            "world_size": state.num_processes, "method": sft["method"], "bf16": bool(args.bf16)}
+    log.info("trained %d steps in %.1f s", trainer.state.global_step, result.metrics.get("train_runtime", 0.0))
     if state.is_main_process:
         write_json(Path(live_dir) / "train_stats.json", out)
         # Checkpoints only serve to resume an unfinished run; a finished one frees the disk (GBs of fp32 +
