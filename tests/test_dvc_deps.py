@@ -120,6 +120,17 @@ def test_stage_deps_cover_every_module_its_script_imports(name: str) -> None:
     assert not missing, f"dvc.yaml stage {name} ({script}) runs {missing} but does not list them in deps: add them"
 
 
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_lists_no_project_module_its_script_never_runs(name: str) -> None:
+    """An extra code dep reruns the stage (and all below it) for a change that cannot affect it."""
+    stage = STAGES[name]
+    script = SCRIPT.findall(stage["cmd"])[0]
+    needed = imported_files(ROOT / script)
+    code = [str(d) for d in stage.get("deps", []) if str(d).startswith(f"{PACKAGE}/")]
+    extra = [d for d in code if d not in needed]
+    assert not extra, f"dvc.yaml stage {name}: drop {extra} from deps, {script} never runs them"
+
+
 def test_the_import_graph_is_transitive_and_sees_imports_in_functions(tmp_path: Path) -> None:
     """The checker itself: stages/eval_voc.py reaches voc/taxonomy.py only through other modules."""
     files = imported_files(ROOT / "stages/eval_voc.py")
