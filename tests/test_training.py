@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
+from tiny import build_tiny_model
 
 from voc.errors import InputError
 from voc.modeling import load_model, load_tokenizer
@@ -57,23 +59,23 @@ def test_labels_mask_exactly_the_prompt(tok):
     assert tok.decode(ids[:n_prompt]) == prompt
     assert tok.decode(labels[n_prompt:]) == TARGET + "<|im_end|>"
     assert ids[-1] == tok.eos_token_id and ex["attention_mask"] == [1] * len(ids)
-    assert ex["truncated"] is False
+    assert ex["comment_cut"] is False
 
 
-def test_truncation_and_drop_counts(tok):
+def test_long_rows_cut_the_comment_and_are_counted(tok):
     full = tokenize_example(chat(), tok, max_length=10_000)
-    n_prompt = full["labels"].count(-100)
-    cut = tokenize_example(chat(), tok, max_length=n_prompt + 3)
-    assert cut["truncated"] is True and len(cut["input_ids"]) == n_prompt + 3
-    assert cut["labels"][n_prompt:] == full["input_ids"][n_prompt:n_prompt + 3]
-    assert tokenize_example(chat(), tok, max_length=n_prompt) is None  # no target token left
+    n_answer = sum(label != -100 for label in full["labels"])
+    short = tokenize_example(chat("ok"), tok, max_length=10_000)
+    cut = tokenize_example(chat(), tok, max_length=len(short["input_ids"]))
+    assert cut["comment_cut"] is True and len(cut["input_ids"]) <= len(short["input_ids"])
+    assert cut["labels"][-n_answer:] == full["input_ids"][-n_answer:]  # the answer is whole
 
     long_user = chat("crash " * 200)
-    rows = [{"messages": chat()}, {"messages": long_user}, {"messages": chat("ok")}]
-    ds, stats = build_dataset(rows, tok, max_length=n_prompt + 3)
-    assert stats["rows"] == 3 and stats["dropped_no_target"] == 1 and stats["examples"] == 2
-    assert stats["truncated"] == 2  # both survivors lost their tail
-    assert len(ds) == 2 and set(ds.column_names) == {"input_ids", "attention_mask", "labels"}
+    rows = [{"messages": chat("ok")}, {"messages": long_user}, {"messages": chat("ok")}]
+    ds, stats = build_dataset(rows, tok, max_length=len(short["input_ids"]), max_truncated_share=0.5)
+    assert stats["rows"] == 3 and stats["examples"] == 3 and stats["truncated"] == stats["comment_cut"] == 1
+    assert stats["dropped_answer_too_long"] == 0 and stats["target_tokens"] == 3 * n_answer
+    assert len(ds) == 3 and set(ds.column_names) == {"input_ids", "attention_mask", "labels"}
 
 
 def test_template_breaking_prefix_raises(tok, tiny_model_dir):
@@ -117,6 +119,7 @@ def _run(tmp_path: Path, name: str, train_file: Path, base: Path, **over) -> tup
 def test_full_run_logs_loss_saves_safetensors_and_is_deterministic(tmp_path, train_file, tiny_model_dir):
     d, stats = _run(tmp_path, "a", train_file, tiny_model_dir)
     assert stats["global_step"] == 3 and stats["examples"] == 8 and stats["truncated"] == 0
+    assert stats["comment_cut"] == stats["dropped_answer_too_long"] == 0
     loss_tsv = d / "live" / "plots" / "metrics" / "loss.tsv"
     lines = loss_tsv.read_text().splitlines()
     assert lines[0] == "step\tloss" and [int(x.split("\t")[0]) for x in lines[1:]] == [1, 2, 3]
@@ -168,6 +171,22 @@ def test_fingerprint_mismatch_wipes_checkpoints(tmp_path, train_file, tiny_model
     train_file.write_text(train_file.read_text() + "\n")  # data changed
     prepare_checkpoints(ckpt, run_fingerprint(train_file, sft_params(lr=5e-4), tiny_model_dir, 1))
     assert not (ckpt / "checkpoint-9").exists()
+
+
+def test_new_weights_with_the_same_config_do_not_resume(tmp_path, train_file, tiny_model_dir):
+    """The fingerprint covers the base model's weights, not only its config.json."""
+    base = tmp_path / "base"
+    shutil.copytree(tiny_model_dir, base)
+    ckpt = tmp_path / "ckpt"
+    prepare_checkpoints(ckpt, run_fingerprint(train_file, sft_params(), base, 1))
+    (ckpt / "checkpoint-2").mkdir()
+    (ckpt / "checkpoint-2" / "trainer_state.json").write_text("{}")
+    other = build_tiny_model(tmp_path / "other", seed=1)
+    assert (other / "config.json").read_bytes() == (base / "config.json").read_bytes()
+    assert (other / "model.safetensors").read_bytes() != (base / "model.safetensors").read_bytes()
+    shutil.copyfile(other / "model.safetensors", base / "model.safetensors")
+    prepare_checkpoints(ckpt, run_fingerprint(train_file, sft_params(), base, 1))
+    assert last_complete_checkpoint(ckpt) is None and not (ckpt / "checkpoint-2").exists()
 
 
 def test_training_curves_are_skipped_loudly_without_dvclive(monkeypatch, tmp_path, caplog):

@@ -1,7 +1,7 @@
 """Supervised fine-tuning with transformers' Trainer: full or LoRA, resumable, launched through accelerate.
 
 Checkpoints live in a persistent directory stamped with a fingerprint of (train file, sft params, base
-config, world size); a rerun after a kill resumes from the last complete checkpoint of the *same* run and
+model files, world size); a rerun after a kill resumes from the last complete checkpoint of the *same* run and
 wipes checkpoints of a different one. The final model is saved atomically as a plain safetensors directory.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +150,11 @@ def _checkpoint_step(ckpt: str) -> int:
     return TrainerState.load_from_json(os.path.join(ckpt, "trainer_state.json")).global_step
 
 
-def _resume_point(state, ckpt_dir: Path, fingerprint: dict) -> str | None:
-    """Rank 0 validates (and maybe wipes) the checkpoint dir; every rank then reads the same resume point."""
+def _resume_point(state, ckpt_dir: Path, fingerprint: Callable[[], dict]) -> str | None:
+    """Rank 0 validates (and maybe wipes) the checkpoint dir; every rank then reads the same resume point.
+    Only rank 0 computes the fingerprint: it hashes the base model's weights (GBs for a large model)."""
     if state.is_main_process:
-        prepare_checkpoints(ckpt_dir, fingerprint)
+        prepare_checkpoints(ckpt_dir, fingerprint())
     state.wait_for_everyone()
     return last_complete_checkpoint(ckpt_dir)
 
@@ -178,13 +180,15 @@ def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path,
         raise ParamsError("params.yaml", None, "sft.method lora cannot be merged under FSDP sharding",
                           "use method: full with FSDP, or a DDP/single-GPU accelerate config for LoRA")
     ckpt_dir = Path(checkpoints_dir)
-    resume = _resume_point(state, ckpt_dir, run_fingerprint(train_path, sft, base_dir, state.num_processes))
-
+    # Tokenize first: a refusal (too many examples longer than max_length) must not wipe any checkpoint.
     tokenizer = load_tokenizer(base_dir, trust_remote_code)
-    dataset, stats = build_dataset(read_jsonl(train_path), tokenizer, int(sft["max_length"]), source=str(train_path))
-    if stats["truncated"] or stats["dropped_no_target"]:
-        log.warning("%d of %d examples truncated to max_length=%d, %d dropped (no target token left)",
-                    stats["truncated"], stats["rows"], sft["max_length"], stats["dropped_no_target"])
+    dataset, stats = build_dataset(read_jsonl(train_path), tokenizer, int(sft["max_length"]), source=str(train_path),
+                                   max_truncated_share=float(sft.get("max_truncated_share", 0.01)))
+    if stats["truncated"]:
+        log.warning("%d of %d examples longer than sft.max_length=%d: %d had their comment cut (answer kept whole), "
+                    "%d dropped (even an empty comment left no room for the answer)", stats["truncated"],
+                    stats["rows"], sft["max_length"], stats["comment_cut"], stats["dropped_answer_too_long"])
+    resume = _resume_point(state, ckpt_dir, lambda: run_fingerprint(train_path, sft, base_dir, state.num_processes))
     model = _load_model(base_dir, sft, trust_remote_code, allow_pickle)
     args = make_training_args(sft, ckpt_dir, **arg_overrides)
 
@@ -192,7 +196,7 @@ def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path,
     callbacks: list = [stopper]
     live_cb = _dvclive_callback(live_dir, resume=resume is not None) if state.is_main_process else None
     if live_cb is not None:
-        for key in ("truncated", "dropped_no_target", "examples"):
+        for key in ("truncated", "comment_cut", "dropped_answer_too_long", "examples"):
             live_cb.live.log_metric(f"data/{key}", stats[key], plot=False)
         callbacks.append(live_cb)
     collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX)

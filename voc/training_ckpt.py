@@ -12,6 +12,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from voc.assets_source import sha256_file
 from voc.io import read_json, write_json
 
 log = logging.getLogger("voc.training")
@@ -20,22 +21,25 @@ FINGERPRINT_FILE = "fingerprint.json"
 _CKPT = re.compile(r"^checkpoint-(\d+)$")
 
 
-def _sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def base_model_sha256(base_dir: str | Path) -> dict[str, str] | str:
+    """sha256 of every file of the base model (weights, config, tokenizer), keyed by relative path: new
+    weights under an unchanged config.json are a different run. A hub id (no local folder) is its own name."""
+    d = Path(base_dir)
+    if not d.is_dir():
+        return str(base_dir)
+    files = [p for p in sorted(d.rglob("*")) if p.is_file() and not any(
+        part.startswith(".") for part in p.relative_to(d).parts)]
+    return {p.relative_to(d).as_posix(): sha256_file(p) for p in files}
 
 
 def run_fingerprint(train_path: str | Path, sft: dict, base_dir: str | Path, world_size: int) -> dict:
-    """What makes two runs the same run: the data, every sft param, the base model's config and how many
-    processes share the batches (a different world size would replay different samples after a resume)."""
-    config = Path(base_dir) / "config.json"
+    """What makes two runs the same run: the data, every sft param, the base model's files (weights included)
+    and how many processes share the batches (a different world size would replay different samples after a
+    resume)."""
     return {
-        "train_sha256": _sha256_file(train_path),
+        "train_sha256": sha256_file(train_path),
         "sft_sha256": hashlib.sha256(json.dumps(sft, sort_keys=True, default=str).encode()).hexdigest(),
-        "base_config_sha256": _sha256_file(config) if config.is_file() else str(base_dir),
+        "base_sha256": base_model_sha256(base_dir),
         "world_size": int(world_size),
     }
 
