@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from voc.evaluation import generate_outputs, prediction_rows
+from voc.evaluation import answer_budget, generate_outputs_with_hits, prediction_rows
 from voc.io import atomic_path, read_jsonl, write_json, write_jsonl
+from voc.modeling import load_tokenizer
 from voc.params import load_params
 from voc.records import leaf_counts
 from voc.scoring import l1_confusion_rows, level_f1_rows, per_leaf_table, score_predictions
@@ -36,11 +37,15 @@ def main(params_path: str, model_dir: str, name: str, data: str, out: str, detai
     taxonomy = load_taxonomy(Path(data) / "taxonomy.csv")
     test = read_jsonl(Path(data) / "test.jsonl")[: ev.get("limit") or None]
     train_counts = leaf_counts(read_jsonl(Path(data) / "train.jsonl"), taxonomy.levels)
-    outputs = generate_outputs(ev["backend"], model_dir, [r["messages"][:-1] for r in test],
-                               int(ev["max_new_tokens"]), int(ev["batch_size"]),
-                               p["model"]["trust_remote_code"], p["model"]["allow_pickle"])
-    rows = prediction_rows(test, outputs, taxonomy)
+    # warn before generating when eval.max_new_tokens would cut the longer gold-length answers
+    budget = answer_budget(test, load_tokenizer(model_dir, p["model"]["trust_remote_code"] is True),
+                           int(ev["max_new_tokens"]))
+    outputs, hits = generate_outputs_with_hits(ev["backend"], model_dir, [r["messages"][:-1] for r in test],
+                                               int(ev["max_new_tokens"]), int(ev["batch_size"]),
+                                               p["model"]["trust_remote_code"], p["model"]["allow_pickle"])
+    rows = prediction_rows(test, outputs, taxonomy, hits)
     metrics = score_predictions(rows, taxonomy, train_counts)
+    metrics.update(budget, hit_max_new_tokens=sum(hits))  # outputs cut by the limit, not finished
     d = Path(details)
     d.mkdir(parents=True, exist_ok=True)
     write_jsonl(d / "predictions.jsonl", rows)

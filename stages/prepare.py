@@ -10,10 +10,12 @@ import click
 
 from voc.decontam import find_hits, split_overlap
 from voc.io import write_json, write_jsonl
+from voc.modeling import load_tokenizer
 from voc.params import load_params
 from voc.prompt import build_messages, system_prompt
 from voc.records import leaf_counts, load_comments
 from voc.taxonomy import load_taxonomy
+from voc.training_data import token_length_stats
 
 
 def seeded_split(rows: list[dict], test_size: float, seed: int) -> tuple[list[dict], list[dict]]:
@@ -40,7 +42,9 @@ def remove_leaks(train: list[dict], test: list[dict], ngram: int) -> tuple[list[
 @click.option("--out", default="data/prepared/voc", type=click.Path())
 @click.option("--metrics", default="metrics/data.json", type=click.Path())
 @click.option("--plot", default="metrics/plots/leaf_frequency.json", type=click.Path())
-def main(params_path: str, out: str, metrics: str, plot: str) -> None:
+@click.option("--tokenizer", "tokenizer_dir", default=None, type=click.Path(exists=True),
+              help="base model folder: token lengths of prompt and answer as sft will see them (skipped if unset)")
+def main(params_path: str, out: str, metrics: str, plot: str, tokenizer_dir: str | None) -> None:
     p = load_params(params_path)
     data, prep = p["data"], p["prepare"]
     taxonomy = load_taxonomy(data["taxonomy"])
@@ -71,6 +75,9 @@ def main(params_path: str, out: str, metrics: str, plot: str) -> None:
     counts.update({"train": len(train), "test": len(test), "split_overlaps_removed": leaked,
                    "leaves": len(taxonomy.leaves), "levels": taxonomy.depth,
                    "segments_train": sum(len(r["segments"]) for r in train)})
+    if tokenizer_dir:  # p50/p95/p99/max of prompt, answer and both, to size sft.max_length and eval.max_new_tokens
+        tok = load_tokenizer(tokenizer_dir, p["model"]["trust_remote_code"] is True)
+        counts["tokens"] = token_length_stats(records(train) + records(test), tok)
     write_json(metrics, counts)
     freq = leaf_counts(train, taxonomy.levels)
     write_json(plot, [{"rank": i, "leaf": leaf, "count": n} for i, (leaf, n) in enumerate(freq.items(), 1)])

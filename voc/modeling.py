@@ -61,13 +61,28 @@ def chat_prompt(tokenizer, messages: Sequence[dict]) -> str:
     return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
 
 
+def hit_limit(new_ids: Sequence[int], max_new_tokens: int, stop_ids: set[int]) -> bool:
+    """True when generation ran out of room: `max_new_tokens` tokens and none of them a stop token (a finished
+    row holds its end-of-turn token, then padding; a batch that finished early is shorter than the limit)."""
+    return len(new_ids) >= max_new_tokens and not stop_ids.intersection(new_ids)
+
+
+def _stop_ids(model, tokenizer) -> set[int]:
+    eos = getattr(model.generation_config, "eos_token_id", None)
+    ids = eos if isinstance(eos, list) else [eos]
+    return {int(i) for i in [*ids, tokenizer.eos_token_id] if i is not None}
+
+
 @torch.inference_mode()
-def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
-             max_prompt_tokens: int | None = None, desc: str = "generate") -> list[str]:
-    """Greedy, batched generation. Prompts are sorted by length so batches pad little; order is restored."""
+def generate_with_hits(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
+                       max_prompt_tokens: int | None = None, desc: str = "generate") -> tuple[list[str], list[bool]]:
+    """Greedy, batched generation; also says which outputs hit `max_new_tokens` (cut, not finished).
+    Prompts are sorted by length so batches pad little; order is restored."""
     tokenizer.padding_side = "left"
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     out: list[str] = [""] * len(prompts)
+    hits = [False] * len(prompts)
+    stop = _stop_ids(model, tokenizer)
     for start in tqdm(range(0, len(order), batch_size), desc=desc, disable=len(order) <= batch_size):
         idx = order[start : start + batch_size]
         enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False,
@@ -76,13 +91,26 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batc
         gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
                              pad_token_id=tokenizer.pad_token_id)
         new = gen[:, enc["input_ids"].shape[1] :]
-        for i, text in zip(idx, tokenizer.batch_decode(new, skip_special_tokens=True), strict=True):
-            out[i] = text.strip()
-    return out
+        for i, text, ids in zip(idx, tokenizer.batch_decode(new, skip_special_tokens=True), new.tolist(),
+                                strict=True):
+            out[i], hits[i] = text.strip(), hit_limit(ids, max_new_tokens, stop)
+    return out, hits
+
+
+def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
+             max_prompt_tokens: int | None = None, desc: str = "generate") -> list[str]:
+    """Greedy, batched generation: the texts of `generate_with_hits`."""
+    return generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, max_prompt_tokens, desc)[0]
+
+
+def generate_chat_with_hits(model, tokenizer, conversations: Sequence[Sequence[dict]], max_new_tokens: int,
+                            batch_size: int = 8, desc: str = "generate") -> tuple[list[str], list[bool]]:
+    """Greedy replies to chat conversations, through the model's chat template, with the hit-the-limit flags."""
+    prompts = [chat_prompt(tokenizer, conv) for conv in conversations]
+    return generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, desc=desc)
 
 
 def generate_chat(model, tokenizer, conversations: Sequence[Sequence[dict]], max_new_tokens: int,
                   batch_size: int = 8, desc: str = "generate") -> list[str]:
     """Greedy replies to chat conversations, through the model's chat template."""
-    prompts = [chat_prompt(tokenizer, conv) for conv in conversations]
-    return generate(model, tokenizer, prompts, max_new_tokens, batch_size, desc=desc)
+    return generate_chat_with_hits(model, tokenizer, conversations, max_new_tokens, batch_size, desc)[0]
