@@ -14,6 +14,7 @@ from voc.modeling import load_tokenizer
 from voc.params import load_params
 from voc.prompt import build_messages, system_prompt
 from voc.records import leaf_counts, load_comments
+from voc.spans import DEFAULT_THRESHOLD
 from voc.taxonomy import load_taxonomy
 from voc.training_data import token_length_stats
 
@@ -49,9 +50,11 @@ def main(params_path: str, out: str, metrics: str, plot: str, tokenizer_dir: str
     data, prep = p["data"], p["prepare"]
     taxonomy = load_taxonomy(data["taxonomy"])
     strict, max_chars = bool(prep["strict"]), int(prep["max_chars"])
-    loaded = load_comments(data["comments"], taxonomy, strict=strict, max_chars=max_chars)
+    threshold = float(prep.get("fuzzy_threshold", DEFAULT_THRESHOLD))  # where a segment's content is looked for
+    loaded = load_comments(data["comments"], taxonomy, strict=strict, max_chars=max_chars, threshold=threshold)
     if data.get("test_file"):
-        test_loaded = load_comments(data["test_file"], taxonomy, strict=strict, max_chars=max_chars)
+        test_loaded = load_comments(data["test_file"], taxonomy, strict=strict, max_chars=max_chars,
+                                    threshold=threshold)
         train, test = loaded.accepted, test_loaded.accepted
         rejects = loaded.rejects + test_loaded.rejects
     else:

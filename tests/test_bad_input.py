@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from voc.errors import CommentError, ParamsError, TaxonomyError
+from voc.errors import CommentError, InputError, ParamsError, TaxonomyError
 from voc.general import validate_sources
+from voc.io import iter_jsonl
 from voc.mixing import validate_mix
 from voc.records import load_comments
 from voc.taxonomy import load_taxonomy
@@ -57,6 +58,17 @@ CASES = [
     ("c_unknown_label.jsonl", "unknown_label", "closest valid label: 'Motion'", 1),
     ("c_wrong_level.jsonl", "wrong_level", "'Motion' is a level-L3 label", 1),
     ("c_bad_emotion.jsonl", "bad_emotion", "emotion 'angry'", 1),
+    ("c_not_utf8.jsonl", "not_utf8", "the line is not valid UTF-8 (byte 0xe9", 1),
+    ("c_not_an_object.jsonl", "not_an_object", "not a JSON object (it is an array)", 1),
+    ("c_missing_id.jsonl", "missing_id", "the comment has no id", 1),
+    ("c_missing_segments.jsonl", "missing_segments", "comment 'c2' has no 'segments' list", 1),
+    ("c_bad_segment.jsonl", "bad_segment", "segment 'Alerts come late.' is not an object", 1),
+    ("c_missing_label.jsonl", "missing_label", "segment has no L2 label", 1),
+    ("c_missing_content.jsonl", "missing_content", "segment has no content", 1),
+    ("c_lone_surrogate.jsonl", "lone_surrogate", "lone UTF-16 surrogate \\ud83d", 1),
+    ("c_too_deep.jsonl", "too_deep", "nested too deeply", 1),
+    ("c_extra_level.jsonl", "extra_level", "has a L4 label but the taxonomy has 3 levels (L1, L2, L3). Fix: add an L4"
+     " column to taxonomy.csv, or remove L4", 1),
 ]
 
 
@@ -84,13 +96,83 @@ def test_no_segments_is_an_error_in_strict_and_counted_in_lenient(taxonomy):
         load_comments(FIX / "c_no_segments.jsonl", taxonomy, strict=True)
     res = load_comments(FIX / "c_no_segments.jsonl", taxonomy, strict=False)
     assert len(res.accepted) == 2 and res.accepted[1]["segments"] == []
-    assert res.counts()["warnings"] == {"no_segments": 1}
+    assert res.counts()["warnings"] == {"no_segments": 1, "content_verbatim": 1, "content_relaxed": 0,
+                                        "content_fuzzy": 0, "content_not_found": 0}
 
 
 def test_content_not_a_span_is_kept_with_a_counted_warning(taxonomy):
     res = load_comments(FIX / "c_not_span.jsonl", taxonomy, strict=True)
     assert len(res.accepted) == 2
-    assert res.warnings["content_not_span"] == 1
+    assert res.accepted[1]["segments"][0]["content"] == "The alerts are slow"
+    assert (res.warnings["content_not_found"], res.warnings["content_verbatim"]) == (1, 1)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_every_segment_is_kept_and_its_span_outcome_counted_with_file_and_line(taxonomy, strict, caplog):
+    path = FIX / "c_content_spans.jsonl"
+    res = load_comments(path, taxonomy, strict=strict)
+    raw = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["segments"] for r in res.accepted] == [r["segments"] for r in raw]  # annotators' content kept
+    counts = res.counts()["warnings"]
+    assert counts == {"content_verbatim": 2, "content_relaxed": 1, "content_fuzzy": 1, "content_not_found": 1}
+    assert sum(counts.values()) == sum(len(r["segments"]) for r in res.accepted)
+    assert [n.split(": ")[0] for n in res.notes] == [f"{path}:2"] * 3
+    assert "'alerts come late' is not a verbatim span (relaxed at 21:37" in res.notes[0]
+    assert "(fuzzy at 43:76, score 0.9143); kept" in res.notes[1] and "not_found anywhere" in res.notes[2]
+    assert res.notes == [r.getMessage() for r in caplog.records if r.name == "voc.records"]
+
+
+def test_prepare_reports_every_span_outcome_in_data_json(tmp_path):
+    """The stage, run on the fixture: the four counts reach metrics/data.json and every segment is kept."""
+    import importlib.util
+
+    import yaml
+    from click.testing import CliRunner
+
+    root = Path(__file__).parents[1]
+    spec = importlib.util.spec_from_file_location("prepare_stage", root / "stages" / "prepare.py")
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"].update(taxonomy=str(FIX / "taxonomy.csv"), comments=str(FIX / "c_content_spans.jsonl"))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    out = tmp_path / "prepared"
+    args = ["--params", tmp_path / "params.yaml", "--out", out, "--metrics", tmp_path / "data.json",
+            "--plot", tmp_path / "p.json"]
+    result = CliRunner().invoke(stage.main, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "data.json").read_text())
+    assert {k: v for k, v in data["warnings"].items() if k.startswith("content_")} == {
+        "content_verbatim": 2, "content_relaxed": 1, "content_fuzzy": 1, "content_not_found": 1}
+    prepared = [json.loads(line) for name in ("train", "test") for line in (out / f"{name}.jsonl").open()]
+    assert sorted(len(r["segments"]) for r in prepared) == [1, 4]
+
+
+def test_the_fuzzy_threshold_decides_between_fuzzy_and_not_found(taxonomy):
+    res = load_comments(FIX / "c_content_spans.jsonl", taxonomy, threshold=0.95)
+    assert (res.warnings["content_fuzzy"], res.warnings["content_not_found"]) == (0, 2)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_stray_spaces_capitals_and_unknown_keys_are_repaired_counted_and_named(taxonomy, strict):
+    res = load_comments(FIX / "c_repairs.jsonl", taxonomy, strict=strict)
+    assert res.accepted[1]["segments"] == [{"content": "Alerts come late.", "L1": "App", "L2": "Alerts",
+                                            "L3": "Motion", "emotion": "negative"}]
+    assert {k: res.warnings[k] for k in ("label_stripped", "emotion_normalised", "unknown_segment_key")} == {
+        "label_stripped": 1, "emotion_normalised": 1, "unknown_segment_key": 1}
+    where = f"{FIX / 'c_repairs.jsonl'}:2: "
+    assert res.notes == [where + "unknown segment key 'confidence' dropped (known: content, L1, L2, L3, emotion)",
+                         where + "L3='Motion ' read as 'Motion' (spaces around a label are ignored)",
+                         where + "emotion 'Negative' read as 'negative'"]
+
+
+def test_warnings_of_a_rejected_comment_are_not_counted(taxonomy, tmp_path):
+    seg = {"content": "x", "L1": "App ", "L2": "Alerts", "L3": "Motion", "emotion": "Negative", "note": 1}
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"id": "a", "text": "Alerts.", "segments": [seg, {**seg, "L3": "Nope"}]}) + "\n")
+    res = load_comments(path, taxonomy, strict=False)
+    assert [r["reason"] for r in res.rejects] == ["unknown_label"] and res.notes == []
+    assert sum(res.warnings.values()) == 0
 
 
 def test_one_megabyte_comment_is_truncated_and_counted(taxonomy, tmp_path):
@@ -107,6 +189,46 @@ def test_one_megabyte_comment_is_truncated_and_counted(taxonomy, tmp_path):
     assert len(res.accepted[0]["text"]) == 2000
     assert res.warnings["truncated"] == 1 and res.warnings["segments_cut_by_truncation"] == 1
     assert len(res.accepted[0]["segments"]) == 1
+
+
+def _long_comment(tmp_path, content: str) -> tuple:
+    text = "I could not reset my password, really. " + "blah " * 1000
+    seg = {"content": content, "L1": "App", "L2": "Login", "L3": "Password reset", "emotion": "negative"}
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps({"id": "long", "text": text, "segments": [seg]}) + "\n")
+    return path, text
+
+
+def test_a_located_span_inside_the_cut_survives_truncation(taxonomy, tmp_path):
+    path, _ = _long_comment(tmp_path, "i could NOT reset my password")  # relaxed: not `in text`, but located
+    res = load_comments(path, taxonomy, strict=True, max_chars=100)
+    assert len(res.accepted[0]["segments"]) == 1
+    assert (res.warnings["segments_cut_by_truncation"], res.warnings["content_relaxed"]) == (0, 1)
+
+
+@pytest.mark.parametrize("content", ["blah blah blah blah", "no such words anywhere"])
+def test_a_comment_whose_segments_all_fall_past_the_cut_never_becomes_nothing_to_report(taxonomy, tmp_path,
+                                                                                          content):
+    path, text = _long_comment(tmp_path, content)
+    needed = text.find(content) + len(content) if content in text else len(text)
+    with pytest.raises(CommentError, match=rf"{path}:1: all 1 segments lie past prepare.max_chars=10 .*"
+                       rf"Fix: raise prepare.max_chars to at least {needed}"):
+        load_comments(path, taxonomy, strict=True, max_chars=10)
+    res = load_comments(path, taxonomy, strict=False, max_chars=10)
+    assert res.accepted == [] and [r["reason"] for r in res.rejects] == ["all_segments_truncated"]
+    assert "truncated" not in res.warnings
+
+
+def test_user_jsonl_reader_accepts_a_bom_and_names_bad_lines(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"a": 1}\r\n\n{"b": 2}\n')
+    assert list(iter_jsonl(path, "fix")) == [(1, {"a": 1}), (3, {"b": 2})]
+    for line, problem in [(b'{"a": "\xff"}', "not valid UTF-8 (byte 0xff"), (b"[1]", "not a JSON object"),
+                          (b"[" * 5000, "nested too deeply"), (b'{"a": "\\udc00"}', "lone UTF-16 surrogate")]:
+        path.write_bytes(b'{"a": 1}\n' + line + b"\n")
+        with pytest.raises(InputError) as e:
+            list(iter_jsonl(path, "fix"))
+        assert (e.value.path, e.value.line) == (str(path), 2) and problem in e.value.problem and e.value.fix
 
 
 @pytest.mark.parametrize("mix", [1, -0.1, "0.25", True, None])
