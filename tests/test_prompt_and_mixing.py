@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from voc.errors import InputError
-from voc.general import load_json_source, replay_records, to_messages
+from voc.errors import InputError, ParamsError
+from voc.general import load_json_source, load_replay_prompts, replay_records, to_messages
 from voc.mixing import allocate, general_target, mix_records
-from voc.prompt import build_messages, render_taxonomy, system_prompt, target_json
-from voc.taxonomy import load_taxonomy
+from voc.prompt import build_messages, grouped, render_taxonomy, system_prompt, target_json
+from voc.taxonomy import Taxonomy, load_taxonomy
 
 FIX = Path(__file__).parent / "fixtures" / "bad_input"
 
@@ -36,6 +36,25 @@ def test_full_rendering_has_one_line_per_leaf_with_description(taxonomy):
     lines = render_taxonomy(taxonomy, "full").splitlines()
     assert len(lines) == 6
     assert lines[0] == "App > Login > Password reset: Resetting or recovering the account password"
+
+
+def test_an_unsorted_taxonomy_writes_each_parent_once(tmp_path):
+    rows = ["L1,L2,L3,description", "App,Login,Password reset,d1", "Hardware,Power,Battery,d2",
+            "App,Alerts,Motion,d3", "App,Login,Two-factor,d4", "Hardware,Night vision,Infrared,d5"]
+    (tmp_path / "taxonomy.csv").write_text("\n".join(rows) + "\n")
+    tax = load_taxonomy(tmp_path / "taxonomy.csv")
+    assert render_taxonomy(tax, "names").splitlines() == [
+        "App", " Login: Password reset | Two-factor", " Alerts: Motion",
+        "Hardware", " Power: Battery", " Night vision: Infrared"]
+    assert [line.split(" > ")[:2] for line in render_taxonomy(tax, "full").splitlines()] == [
+        ["App", "Login"], ["App", "Login"], ["App", "Alerts"], ["Hardware", "Power"], ["Hardware", "Night vision"]]
+
+
+def test_a_sorted_taxonomy_renders_in_row_order():
+    demo = load_taxonomy(Path(__file__).parents[1] / "data" / "raw" / "demo" / "taxonomy.csv")
+    assert grouped(demo.leaves) == list(demo.leaves)  # so the demo's prompt is the same as before grouping
+    tax = Taxonomy(levels=("L1", "L2"), leaves=(("B", "x"), ("A", "y"), ("B", "z")))
+    assert grouped(tax.leaves) == [("B", "x"), ("B", "z"), ("A", "y")]
 
 
 def test_system_prompt_states_the_rules_and_keys(taxonomy):
@@ -92,6 +111,21 @@ def test_mix_zero_is_customer_only_and_overdraw_repeats():
     assert rep["sources"]["a"] == {**rep["sources"]["a"], "records": 10, "unique": 2}
 
 
+@pytest.mark.parametrize(("general", "weights", "error", "words"), [
+    ({"a": _rows("a", 5), "b": []}, {"a": 1, "b": 1}, InputError, "general source 'b' has no rows"),
+    ({"a": _rows("a", 5)}, {"a": 1, "b": 1}, InputError, "general source 'b' has no rows"),
+    ({}, {"a": 1}, InputError, "general source 'a' has no rows"),
+    ({"a": _rows("a", 5), "c": _rows("c", 5)}, {"a": 1}, InputError, "holds source 'c', which general.sources"),
+    ({}, {}, ParamsError, "mix=0.25 but general.sources is empty"),
+])
+def test_an_empty_or_missing_general_source_is_an_error_naming_it(general, weights, error, words):
+    with pytest.raises(error, match="Fix: ") as e:
+        mix_records(_rows("c", 30), general, weights, 0.25, seed=1)
+    assert words in str(e.value)
+    rows, _ = mix_records(_rows("c", 30), general, weights, 0.0, seed=1)  # mix 0 needs no general data
+    assert len(rows) == 30
+
+
 def test_mix_by_tokens_counts_tokens():
     customer = _rows("c", 10, words=10)  # 100 tokens
     general = {"a": _rows("a", 50, words=5)}
@@ -116,3 +150,42 @@ def test_replay_records_skip_empty_answers():
     prompts = [{"id": "p1", "prompt": "Hi"}, {"id": "p2", "prompt": "Yo"}]
     rows = replay_records({"name": "replay"}, prompts, ["Hello!", "  "])
     assert [r["id"] for r in rows] == ["replay-p1"]
+
+
+def test_general_json_list_file_names_the_line_of_a_bad_item(tmp_path):
+    good = {"instruction": "Add", "output": "4"}
+    p = tmp_path / "rows.json"
+    p.write_bytes(b"\xef\xbb\xbf[\n" + json.dumps(good).encode() + b",\n" + json.dumps(good).encode() + b"\n]\n")
+    assert [r["id"] for r in load_json_source({"name": "al", "path": str(p)})] == ["al-00000", "al-00001"]
+    p.write_text("[\n" + json.dumps(good) + ",\n\n[1, 2]\n]")
+    with pytest.raises(InputError, match=r"rows.json:4: the item is not a JSON object \(it is an array\)"):
+        load_json_source({"name": "al", "path": str(p)})
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    (b"[1, 2]", "not a JSON object (it is an array)"),
+    (b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant"}]}', "message 2 has no 'content'"),
+    (b'{"messages": ["hi", {"role": "assistant", "content": "yo"}]}', "message 1 is a string, not an object"),
+    (b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": " "}]}', "non-empty"),
+    (b'{"instruction": "Caf\xe9", "output": "x"}', "not valid UTF-8 (byte 0xe9"),
+    (b'{"instruction": "\\ud83d", "output": "x"}', "lone UTF-16 surrogate \\ud83d"),
+])
+def test_general_jsonl_source_names_file_and_line(tmp_path, line, words):
+    p = tmp_path / "rows.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + json.dumps({"instruction": "Add", "output": "4"}).encode() + b"\n\n" + line + b"\n")
+    with pytest.raises(InputError) as e:
+        load_json_source({"name": "al", "path": str(p)})
+    assert (e.value.path, e.value.line) == (str(p), 3)
+    assert words in e.value.problem and e.value.fix
+
+
+@pytest.mark.parametrize(("line", "words"), [(b"[1]", "not a JSON object"), (b'{"id": "p2", "prompt": " "}',
+                                                                               "prompt 'p2' has no text")])
+def test_replay_prompts_name_file_and_line(tmp_path, line, words):
+    p = tmp_path / "prompts.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "p1", "prompt": "Hi"}).encode() + b"\n" + line + b"\n")
+    with pytest.raises(InputError) as e:
+        load_replay_prompts({"path": str(p)}, None)
+    assert (e.value.line, words in e.value.problem) == (2, True)
+    p.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "p1", "prompt": "Hi"}).encode() + b"\n")
+    assert load_replay_prompts({"path": str(p)}, None) == [{"id": "p1", "prompt": "Hi"}]

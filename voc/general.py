@@ -9,10 +9,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from voc.errors import InputError, ParamsError
+from voc.io import iter_json_array, iter_jsonl, json_kind
 
 KINDS = ("replay", "json", "hf")
 
@@ -40,11 +40,24 @@ def validate_sources(sources: object, where: str = "params.yaml") -> list[dict]:
     return sources
 
 
-def to_messages(row: dict, where: str, line: int | None) -> list[dict]:
+def _message(m: object, i: int, where: str, line: int | None) -> dict:
+    """One chat message: an object with string role and content, or an error naming the row and message."""
+    fix = 'write every message as {"role": "user"|"assistant"|"system", "content": "..."}'
+    if not isinstance(m, dict):
+        raise InputError(where, line, f"message {i + 1} is {json_kind(m)}, not an object", fix)
+    for key in ("role", "content"):
+        if not isinstance(m.get(key), str):
+            raise InputError(where, line, f"message {i + 1} has no {key!r} string", fix)
+    return {"role": m["role"], "content": m["content"]}
+
+
+def to_messages(row: object, where: str, line: int | None) -> list[dict]:
     """Alpaca or messages row -> chat messages ending with the assistant's answer."""
+    if not isinstance(row, dict):
+        raise InputError(where, line, f"the row is {json_kind(row)}, not an object", "write each row as an object")
     if isinstance(row.get("messages"), list) and row["messages"]:
-        msgs = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
-        if msgs[-1]["role"] == "assistant":
+        msgs = [_message(m, i, where, line) for i, m in enumerate(row["messages"])]
+        if msgs[-1]["role"] == "assistant" and msgs[-1]["content"].strip():
             return msgs
     elif isinstance(row.get("instruction"), str) and isinstance(row.get("output"), str):
         prompt = row["instruction"].strip()
@@ -52,26 +65,16 @@ def to_messages(row: dict, where: str, line: int | None) -> list[dict]:
             prompt += "\n\n" + str(row["input"]).strip()
         if prompt and row["output"].strip():
             return [{"role": "user", "content": prompt}, {"role": "assistant", "content": row["output"].strip()}]
-    raise InputError(where, line, "row is neither Alpaca {instruction,input,output} nor {messages} ending in an "
-                     "assistant turn", "convert the row to one of those two shapes")
+    raise InputError(where, line, "row is neither Alpaca {instruction,input,output} nor {messages} ending in a "
+                     "non-empty assistant turn", "convert the row to one of those two shapes")
 
 
-def read_rows(path: Path) -> list[tuple[int | None, dict]]:
-    """(line, row) pairs from a JSON list or a JSONL file."""
-    text = path.read_text(encoding="utf-8-sig")
+def read_rows(path: Path) -> list[tuple[int, dict]]:
+    """(line, row) pairs from a JSON list or a JSONL file, read by voc.io's line-numbered user-file readers (BOM
+    accepted; a non-UTF-8 byte, bad JSON or a non-object row is an error naming the line)."""
     if path.suffix == ".json":
-        data = json.loads(text)
-        if not isinstance(data, list):
-            raise InputError(str(path), None, "the JSON file is not a list of rows", "use a JSON list or JSONL")
-        return [(None, r) for r in data]
-    rows = []
-    for i, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append((i, json.loads(line)))
-            except json.JSONDecodeError as e:
-                raise InputError(str(path), i, f"invalid JSON ({e.msg})", "write one JSON object per line") from None
-    return rows
+        return list(iter_json_array(path, "use a JSON list of row objects, or JSONL"))
+    return list(iter_jsonl(path, "write one JSON object per line"))
 
 
 def load_json_source(src: dict) -> list[dict]:
@@ -93,11 +96,12 @@ def load_hf_source(src: dict) -> list[dict]:
 def load_replay_prompts(src: dict, limit: int | None) -> list[dict]:
     """The `replay` split of the prompt file (the `probe` split is held out for the instruction probe)."""
     path = Path(src["path"])
-    prompts = [r for _, r in read_rows(path) if r.get("split", "replay") == "replay"]
-    for p in prompts:
+    prompts = [(line, r) for line, r in read_rows(path) if r.get("split", "replay") == "replay"]
+    for line, p in prompts:
         if not isinstance(p.get("prompt"), str) or not p["prompt"].strip():
-            raise InputError(str(path), None, f"prompt {p.get('id')!r} has no text", "add a 'prompt' string")
-    return prompts[:limit] if limit else prompts
+            raise InputError(str(path), line, f"prompt {p.get('id')!r} has no text", "add a 'prompt' string")
+    rows = [r for _, r in prompts]
+    return rows[:limit] if limit else rows
 
 
 def replay_records(src: dict, prompts: list[dict], answers: list[str]) -> list[dict]:

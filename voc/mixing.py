@@ -11,15 +11,20 @@ import math
 import random
 from collections.abc import Callable, Sequence
 
-from voc.errors import ParamsError
+from voc.errors import InputError, ParamsError
 
 
 def validate_mix(mix: object, where: str = "params.yaml") -> float:
-    """`mix` must be a number in [0, 1): 1 would mean no customer data at all."""
-    if isinstance(mix, bool) or not isinstance(mix, int | float) or not 0 <= mix < 1:
+    """`mix` must be a finite number in [0, 1) (the rule is `voc.params_schema.Mix`): 1 would mean no customer
+    data at all."""
+    from voc.params import check
+    from voc.params_schema import Mix
+
+    try:
+        return float(check(Mix, mix, where, prefix=("mix",)))
+    except ParamsError:
         raise ParamsError(where, None, f"mix={mix!r} is not a number in [0, 1)",
-                          "set mix to the share of general data, e.g. mix: 0.25 (0 = customer data only)")
-    return float(mix)
+                          "set mix to the share of general data, e.g. mix: 0.25 (0 = customer data only)") from None
 
 
 def general_target(n_customer: float, mix: float) -> int:
@@ -70,6 +75,26 @@ def approx_tokens(row: dict) -> int:
     return sum(len(m["content"].split()) for m in row.get("messages", []))
 
 
+def check_general(general: dict[str, Sequence[dict]], weights: dict[str, float], mix: float,
+                  where: str = "data/general/general.jsonl") -> None:
+    """With mix > 0 every configured source must have rows: an empty or missing one would silently give 0 %
+    general data, or move its share to the other sources."""
+    if mix <= 0:
+        return
+    if not weights:
+        raise ParamsError("params.yaml", None, f"mix={mix} but general.sources is empty",
+                          "add a general source, or set mix: 0 to train on customer data only")
+    unlisted = sorted(set(general) - set(weights))
+    if unlisted:
+        raise InputError(where, None, f"the general data holds source {unlisted[0]!r}, which general.sources does "
+                         "not list", "rerun the general stage after editing general.sources")
+    empty = [name for name in sorted(weights) if not general.get(name)]
+    if empty:
+        raise InputError(where, None, f"general source {empty[0]!r} has no rows, so its share of mix={mix} "
+                         "cannot be drawn", f"check the path or id of {empty[0]!r} (for replay: that the base model "
+                         "answers) and rerun the general stage, or remove it from general.sources")
+
+
 def mix_records(customer: Sequence[dict], general: dict[str, Sequence[dict]], weights: dict[str, float], mix: float,
                 seed: int, unit: str = "samples", n_tokens: Callable[[dict], int] | None = None
                 ) -> tuple[list[dict], dict]:
@@ -77,10 +102,11 @@ def mix_records(customer: Sequence[dict], general: dict[str, Sequence[dict]], we
     mix = validate_mix(mix)
     if unit not in ("samples", "tokens"):
         raise ParamsError("params.yaml", None, f"mix_unit={unit!r}", "use mix_unit: samples or mix_unit: tokens")
+    check_general(general, weights, mix)
     rng = random.Random(seed)
     count = n_tokens or approx_tokens
     picked: dict[str, list[dict]] = {}
-    if mix > 0 and general:
+    if mix > 0:
         size = sum(count(r) for r in customer) if unit == "tokens" else len(customer)
         targets = allocate(general_target(size, mix), {k: weights[k] for k in general})
         for name in sorted(general):

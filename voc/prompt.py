@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from itertools import groupby
 
 from voc.taxonomy import Taxonomy
 
@@ -24,11 +23,24 @@ Taxonomy ({shape}):
 TAXONOMY_MODES = ("names", "full")
 
 
+def group_by_head(leaves: Sequence[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:
+    """Leaves grouped by their first name, in order of first appearance: taxonomy rows need not be sorted, and
+    an unsorted file must not write one parent twice (a sorted file renders exactly as rows are listed)."""
+    groups: dict[str, list[tuple[str, ...]]] = {}
+    for leaf in leaves:
+        groups.setdefault(leaf[0], []).append(leaf[1:])
+    return groups
+
+
+def grouped(leaves: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Leaves reordered so that every parent's leaves are contiguous (parents in order of first appearance)."""
+    return [(head, *r) for head, rest in group_by_head(leaves).items() for r in (grouped(rest) if rest[0] else rest)]
+
+
 def render_tree(leaves: Sequence[tuple[str, ...]], indent: int = 0) -> list[str]:
     """Indented tree: each name is written once; the last two levels share a line (`Parent: leaf | leaf`)."""
     lines = []
-    for head, group in groupby(leaves, key=lambda leaf: leaf[0]):
-        rest = [leaf[1:] for leaf in group]
+    for head, rest in group_by_head(leaves).items():
         pad = " " * indent
         if not rest[0]:
             lines.append(pad + head)
@@ -46,7 +58,8 @@ def render_taxonomy(taxonomy: Taxonomy, mode: str = "names") -> str:
     if mode not in TAXONOMY_MODES:
         raise ValueError(f"prompt.taxonomy must be one of {TAXONOMY_MODES}, got {mode!r}")
     if mode == "full":
-        return "\n".join(f"{' > '.join(leaf)}: {taxonomy.descriptions.get(leaf, '')}" for leaf in taxonomy.leaves)
+        return "\n".join(f"{' > '.join(leaf)}: {taxonomy.descriptions.get(leaf, '')}"
+                         for leaf in grouped(taxonomy.leaves))
     return "\n".join(render_tree(taxonomy.leaves))
 
 
