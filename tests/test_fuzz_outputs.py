@@ -7,6 +7,8 @@ import json
 import random
 import time
 
+from voc.evaluation import prediction_rows
+from voc.io import read_json, read_jsonl, write_json, write_jsonl, write_text
 from voc.parsing import _parse, normalize_labels, parse_output
 from voc.scoring import score_predictions
 from voc.taxonomy import Taxonomy
@@ -65,7 +67,30 @@ def test_hostile_outputs_never_raise_and_score_as_misses():
 
 
 def test_raw_bytes_are_accepted():
+    """Random bytes (never a bracket) before the gold answer: the answer is found in every one."""
     rng = random.Random(7)
     for _ in range(50):
-        blob = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 2000)))
-        assert parse_output(blob, TAX.levels).status in {"ok", "repaired", "invalid"}  # type: ignore[arg-type]
+        junk = bytes(b for b in (rng.randrange(256) for _ in range(rng.randrange(0, 2000))) if b not in b"[]{}")
+        blob = junk + json.dumps(GOLD, ensure_ascii=False).encode()
+        parsed = _parse(blob, TAX.levels)  # type: ignore[arg-type] - the inner parser: no catch-all to hide a bug
+        assert parsed == parse_output(blob, TAX.levels)  # type: ignore[arg-type]
+        assert parsed.segments == GOLD and parsed.status == ("ok" if not junk.strip() else "repaired")
+
+
+def test_model_output_with_lone_surrogates_is_written_safely(tmp_path):
+    """A model can write the escape "\\ud83d" (half an emoji), or a backend can hand back a lone surrogate: the
+    predictions, metrics and plot files are still written, as valid UTF-8, and read back the same."""
+    outputs = ['[{"content": "login fails \\ud83d", "L1": "App", "L2": "Login", "emotion": "negative"}]',
+               '\ud83d [{"content": "login fails", "L1": "App\udc00", "L2": "Login", "emotion": "negative"}]']
+    records = [{"id": str(i), "text": "login fails", "segments": GOLD} for i in range(len(outputs))]
+    rows = prediction_rows(records, outputs, TAX)
+    assert [r["status"] for r in rows] == ["repaired", "repaired"]
+    assert rows[1]["pred"][0]["L1"] == "App\ufffd"
+    n = write_jsonl(tmp_path / "predictions.jsonl", rows)
+    write_json(tmp_path / "metrics.json", score_predictions(rows, TAX, {}))
+    write_json(tmp_path / "raw.json", {"raw": outputs[1]})
+    write_text(tmp_path / "raw.txt", outputs[1])
+    assert n == 2 and read_jsonl(tmp_path / "predictions.jsonl") == rows  # lossless, raw output included
+    assert read_json(tmp_path / "raw.json") == {"raw": outputs[1]}
+    (tmp_path / "predictions.jsonl").read_bytes().decode("utf-8")  # strict: valid UTF-8 on disk
+    assert (tmp_path / "raw.txt").read_text(encoding="utf-8").startswith("\ufffd [{")

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from voc.parsing import MAX_CHARS, normalize_labels, nova_regex_labels, parse_output
+import voc.parsing
+from voc.parsing import MAX_CHARS, _parse, normalize_labels, nova_regex_labels, parse_output
 from voc.taxonomy import Taxonomy
 
 LEVELS = ("L1", "L2")
@@ -89,10 +90,40 @@ def test_empty_list_is_a_valid_empty_answer():
     assert (res.segments, res.status, res.json_valid, res.schema_complete) == ([], "ok", True, True)
 
 
-def test_bytes_and_deep_nesting_never_raise():
+def test_bytes_never_raise():
     assert parse_output(b"\xff\xfe" + json.dumps([SEG]).encode(), LEVELS).segments == [SEG]
-    deep = parse_output("[" * 200_000 + "]" * 200_000, LEVELS)
-    assert (deep.segments, deep.status) == ([], "invalid")
+
+
+@pytest.mark.parametrize(("raw", "segments"), [
+    ("[" * 200_000 + "]" * 200_000, []),
+    ('{"a":' * 100_000, []),
+    ('[{"content": "x", "L1": ' + "[" * 100_000, []),
+    (json.dumps([SEG])[:-1] + ", " + "[" * 100_000 + "]" * 100_000 + "]", [SEG]),
+])
+def test_deep_nesting_is_handled_by_the_parser_itself(raw, segments):
+    deep = _parse(raw, LEVELS)  # the inner parser: a RecursionError here would only be hidden by the catch-all
+    assert (deep.segments, deep.status) == (segments, "repaired" if segments else "invalid")
+    assert parse_output(raw, LEVELS) == deep
+
+
+def test_a_parser_bug_is_counted_apart_from_invalid_output(monkeypatch, caplog):
+    def broken(raw, levels):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(voc.parsing, "_parse", broken)
+    res = parse_output(json.dumps([SEG]), LEVELS)
+    assert (res.segments, res.status, res.json_valid) == ([], "parser_error", False)
+    assert "parser_error" in caplog.text and "KeyError('bug')" in caplog.text
+
+
+@pytest.mark.parametrize("raw", ['[{"content": "login fails \\ud83d", "L1": "App", "L2": "Login", "emotion": "x"}]',
+                                 '[{"content": "login fails \ud83d", "L1": "App", "L2": "Login", "emotion": "x"}]',
+                                 '[{"content": "login fails", "L1": "App", "L2": "Login", "note": "\ud83d"}]'])
+def test_an_output_with_a_lone_surrogate_is_never_ok_and_its_segments_are_clean(raw):
+    res = parse_output(raw, LEVELS)
+    assert res.status == "repaired" and res.json_valid
+    assert res.segments[0]["content"] in {"login fails \ufffd", "login fails"}
+    json.dumps(res.segments, ensure_ascii=False).encode("utf-8")  # writable as UTF-8
 
 
 def test_only_the_first_64kb_is_examined():

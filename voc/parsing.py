@@ -8,29 +8,36 @@ instead of crashing the evaluation.
 Value rules (documented in docs/scoring.md): strings are stripped; numbers and booleans are stringified with
 JSON spelling (`5`, `true`), because a model that writes a number where a label belongs still made an
 attempt; null, lists and objects are dropped (treated as a missing key); empty strings count as missing.
-Keys are matched case-insensitively; other keys are dropped.
+Keys are matched case-insensitively; other keys are dropped. A lone UTF-16 surrogate (a model can write the
+escape `"\\ud83d"`, half an emoji) cannot be stored as UTF-8: it becomes U+FFFD and the status is at best
+`repaired`. A bug in the parser itself gives status `parser_error`, counted apart from `invalid` model output.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from voc.io import SURROGATE
 from voc.taxonomy import Taxonomy
 
 MAX_CHARS = 64 * 1024  # only the first 64 KB of an output is examined: bounds the work on runaway generations
 MAX_CANDIDATES = 200  # at most this many '[' / '{' start positions are tried when the JSON is embedded in prose
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
 _DECODER = json.JSONDecoder()
+STATUSES = ("ok", "repaired", "invalid", "parser_error")
+log = logging.getLogger("voc.parsing")
 
 
 @dataclass
 class ParseResult:
     segments: list[dict]
-    status: str  # "ok" (parsed directly), "repaired" (extracted/wrapped/recovered), "invalid" (nothing usable)
+    status: str  # "ok" (parsed directly), "repaired" (extracted/wrapped/recovered/cleaned), "invalid" (nothing
+    # usable), "parser_error" (the parser itself failed: a voc bug, not the model's fault)
     json_valid: bool
     schema_complete: bool
 
@@ -39,6 +46,13 @@ def _to_text(raw: Any) -> str:
     if isinstance(raw, bytes | bytearray):
         return bytes(raw[: MAX_CHARS * 4]).decode("utf-8", errors="replace")[:MAX_CHARS]
     return (raw if isinstance(raw, str) else "" if raw is None else str(raw))[:MAX_CHARS]
+
+
+def _without_surrogates(segments: list[dict]) -> tuple[list[dict], bool]:
+    """Segments with every lone surrogate replaced by U+FFFD, and whether any was found."""
+    if not any(SURROGATE.search(v) for seg in segments for v in seg.values()):
+        return segments, False
+    return [{k: SURROGATE.sub("\ufffd", v) for k, v in seg.items()} for seg in segments], True
 
 
 def strip_fences(text: str) -> str:
@@ -128,8 +142,9 @@ def parse_output(raw: str, levels: Sequence[str]) -> ParseResult:
     """Extract a list of segment dicts from model output. Never raises."""
     try:
         return _parse(raw, levels)
-    except Exception:  # noqa: BLE001 - last line of defence: a parser bug must not abort an evaluation
-        return ParseResult([], "invalid", False, False)
+    except Exception as e:  # noqa: BLE001 - last line of defence: a parser bug must not abort an evaluation
+        log.warning("parse_output failed on an output (counted as parser_error, a voc bug): %r", e)
+        return ParseResult([], "parser_error", False, False)
 
 
 def _parse(raw: str, levels: Sequence[str]) -> ParseResult:
@@ -147,8 +162,9 @@ def _parse(raw: str, levels: Sequence[str]) -> ParseResult:
         status = "repaired"
     if found is None:
         return ParseResult([], "invalid", json_valid, False)
-    segments, all_usable = found
-    return ParseResult(segments, status, json_valid, all_usable and _complete(segments, fields))
+    segments, cleaned = _without_surrogates(found[0])
+    status = "repaired" if cleaned or SURROGATE.search(body) else status
+    return ParseResult(segments, status, json_valid, found[1] and _complete(segments, fields))
 
 
 def _norm(value: str) -> str:
