@@ -248,3 +248,14 @@ def test_acos_fixture_converts_to_expected_rows_and_domain_flag():
     renamed = import_acos([FIX / "laptop_quad_test.tsv"], domain="Notebooks")
     assert renamed.comments[0]["id"] == "notebooks-test-00001"
     assert {leaf[0] for leaf in renamed.taxonomy.leaves} == {"Notebooks"}
+
+
+def test_bedrock_reads_through_the_one_user_jsonl_reader(tmp_path):
+    """A BOM is fine and a non-UTF-8 line fails only its own row (it used to abort the whole file)."""
+    good = (FIX / "bedrock_good.jsonl").read_bytes().splitlines()[0]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + good + b"\n" + b'{"schemaVersion": "caf\xe9"}\n' + b"[1, 2]\n")
+    result = import_bedrock([path])
+    assert (result.read, result.converted) == (3, 1)
+    assert reasons(result) == {2: "not_utf8", 3: "not_an_object"}
+    assert "re-save the file as UTF-8" in result.failures[0]["detail"]

@@ -1,4 +1,4 @@
-"""parse_output, normalize_labels and nova_regex_labels on well-formed and malformed model outputs."""
+"""parse_output and normalize_labels on well-formed and malformed model outputs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 import voc.parsing
-from voc.parsing import MAX_CHARS, _parse, normalize_labels, nova_regex_labels, parse_output
+from voc.parsing import MAX_CHARS, _parse, normalize_labels, parse_output
 from voc.taxonomy import Taxonomy
 
 LEVELS = ("L1", "L2")
@@ -146,11 +146,3 @@ def test_normalize_labels_leaves_ambiguous_names_alone():
     fixed, changed = normalize_labels([{"L1": "app"}], tax)
     assert (fixed, changed) == ([{"L1": "app"}], 0)
 
-
-def test_nova_regex_labels_splits_on_repeated_keys():
-    raw = '[{"L1": "App", "L2": "Log\\"in", "emotion": "neg"}, {"L1": "Store", "L2": "Sta'
-    assert nova_regex_labels(raw, LEVELS) == [{"L1": "App", "L2": 'Log"in', "emotion": "neg"}, {"L1": "Store"}]
-
-
-def test_nova_regex_labels_on_garbage_is_empty():
-    assert nova_regex_labels("no labels here {[", LEVELS) == []

@@ -53,6 +53,29 @@ def test_read_inputs_txt_and_jsonl(tmp_path):
         read_inputs(tmp_path / "b.jsonl")
 
 
+def test_read_inputs_names_a_bad_byte_and_accepts_a_bom(tmp_path):
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfone\ntwo\n")
+    assert read_inputs(tmp_path / "bom.txt") == ["one", "two"]
+    (tmp_path / "bad.txt").write_bytes(b"one\ntw\xe9\n")
+    with pytest.raises(InputError, match=r"bad.txt:2: .*UTF-8"):
+        read_inputs(tmp_path / "bad.txt")
+    (tmp_path / "bad.jsonl").write_bytes(b'{"text": "x"}\n{"text": "caf\xe9"}\n')
+    with pytest.raises(InputError, match=r"bad.jsonl:2: .*UTF-8"):
+        read_inputs(tmp_path / "bad.jsonl")
+
+
+def test_a_parser_bug_is_never_a_valid_classification(monkeypatch):
+    """A crash inside the parser is `parser_error`: nothing usable, so `valid` is False (it used to be True)."""
+    import voc.parsing
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(voc.parsing, "_parse", broken)
+    rows = classify_outputs(["late"], ["[]"], load_taxonomy(FIX / "taxonomy.csv"))
+    assert rows[0]["status"] == "parser_error" and rows[0]["valid"] is False
+
+
 def test_classify_command_end_to_end(tiny_model_dir, tmp_path):
     from voc.cli import main
 

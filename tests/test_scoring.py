@@ -146,6 +146,17 @@ def test_stored_flags_take_precedence_over_reparsing():
     assert (m["json_valid_rate"], m["schema_complete_rate"]) == (1.0, 1.0)
 
 
+def test_parser_errors_are_counted_apart_and_never_complete():
+    """Rows without `raw` fall back to `status`: a parser_error is a miss like invalid, but counted on its own."""
+    rows = [{**row([seg("App/Login")], [seg("App/Login")]), "raw": None}, row([seg("App/Login")], [])]
+    rows[0].pop("raw")
+    rows[1].pop("raw")
+    rows[1]["status"] = "parser_error"
+    m = score_predictions(rows, TAX, {})
+    assert m["output_status"] == {"ok": 1, "repaired": 0, "invalid": 0, "parser_error": 1}
+    assert m["schema_complete_rate"] == 0.5  # row 1 only: an empty pred after a parser bug is not "complete"
+
+
 COUNTS = {"Store/Other": 40, "Store/Staff": 30, "App/Login": 15, "App/Speed": 15}  # total 100, App/Other unseen
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from voc.errors import InputError
-from voc.parsing import normalize_labels, parse_output
+from voc.io import decode_user_file, iter_jsonl
+from voc.parsing import INVALID, normalize_labels, parse_output
 from voc.taxonomy import Taxonomy
 
 
@@ -26,23 +26,20 @@ def classify_outputs(texts: list[str], raws: list[str], taxonomy: Taxonomy) -> l
         segments, _ = normalize_labels(parsed.segments, taxonomy)
         segments = mark_segments(segments, taxonomy)
         rows.append({"text": text, "segments": segments, "status": parsed.status,
-                     "valid": parsed.status != "invalid" and all(s["in_taxonomy"] for s in segments), "raw": raw})
+                     "valid": parsed.status not in INVALID and all(s["in_taxonomy"] for s in segments), "raw": raw})
     return rows
 
 
 def read_inputs(path: str | Path) -> list[str]:
-    """Comments from a .txt file (one per line) or a .jsonl file (a `text` field per line)."""
+    """Comments from a .txt file (one per line) or a .jsonl file (a `text` field per line), read by voc's one
+    user-file reader, so a BOM is fine and a bad byte or line is named by file:line."""
     path = Path(path)
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
     if path.suffix != ".jsonl":
-        return [ln for ln in lines if ln.strip()]
+        return [ln for ln in decode_user_file(path, InputError).splitlines() if ln.strip()]
     texts = []
-    for i, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            texts.append(str(json.loads(line)["text"]))
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise InputError(str(path), i, "line is not a JSON object with a 'text' field",
-                             "write one {\"text\": ...} object per line, or use a .txt file") from None
+    for lineno, row in iter_jsonl(path, "write one {\"text\": ...} object per line, or use a .txt file"):
+        if not isinstance(row.get("text"), str):
+            raise InputError(str(path), lineno, "the object has no 'text' string",
+                             "write one {\"text\": ...} object per line, or use a .txt file")
+        texts.append(row["text"])
     return texts

@@ -179,7 +179,8 @@ def iter_jsonl(path: str | os.PathLike, fix: str, error: type[InputError] | None
         yield lineno, value
 
 
-def _decode_file(path: str | os.PathLike, error: type[InputError]) -> str:
+def decode_user_file(path: str | os.PathLike, error: type[InputError]) -> str:
+    """A whole user text file (BOM accepted); a non-UTF-8 byte raises `error` naming its line."""
     raw = Path(path).read_bytes()
     try:
         return raw.decode("utf-8-sig")
@@ -193,7 +194,7 @@ def iter_json_array(path: str | os.PathLike, fix: str, error: type[InputError] |
     """(line number, object) for each item of a user JSON file holding one array of objects: the items are
     decoded one at a time, so a bad item is named by the line it starts on, under the same rules as JSONL."""
     error = error or InputError
-    text = _decode_file(path, error)
+    text = decode_user_file(path, error)
     decoder, pos, line, counted = json.JSONDecoder(), 0, 1, 0
 
     def skip(at: int) -> int:

@@ -30,6 +30,7 @@ MAX_CANDIDATES = 200  # at most this many '[' / '{' start positions are tried wh
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
 _DECODER = json.JSONDecoder()
 STATUSES = ("ok", "repaired", "invalid", "parser_error")
+INVALID = frozenset({"invalid", "parser_error"})  # statuses with nothing usable: scored as misses
 log = logging.getLogger("voc.parsing")
 
 
@@ -197,29 +198,3 @@ def normalize_labels(segments: list[dict], taxonomy: Taxonomy) -> tuple[list[dic
             new["emotion"], changed = _norm(emotion), changed + 1
         out.append(new)
     return out, changed
-
-
-def nova_regex_labels(raw: str, levels: Sequence[str]) -> list[dict]:
-    """Regex fallback of the Nova-compatible scorer: pull `"L1": "..."` style pairs in order.
-
-    A new segment starts whenever a key repeats within the current one. Keys are the level names, `content`
-    and `emotion` (case-insensitive). Works on broken JSON where `parse_output` recovers nothing.
-    """
-    fields = {f.lower(): f for f in ("content", *levels, "emotion")}
-    names = "|".join(re.escape(k) for k in fields)
-    pattern = re.compile(rf'"({names})"\s*:\s*"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
-    segments: list[dict] = []
-    current: dict[str, str] = {}
-    for match in pattern.finditer(_to_text(raw)):
-        key = fields[match.group(1).lower()]
-        try:
-            value = json.loads(f'"{match.group(2)}"')
-        except ValueError:
-            value = match.group(2)
-        if key in current:
-            segments.append(current)
-            current = {}
-        current[key] = value.strip()
-    if current:
-        segments.append(current)
-    return segments

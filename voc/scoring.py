@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from voc.parsing import parse_output
+from voc.parsing import INVALID, STATUSES, parse_output
 from voc.scoring_nova import nova_scores
 from voc.scoring_sets import (
     ancestor_labels,
@@ -87,7 +87,7 @@ def output_flags(row: dict, levels: Sequence[str]) -> tuple[bool, bool]:
     if isinstance(row.get("raw"), str):
         parsed = parse_output(row["raw"], levels)
         return parsed.json_valid, parsed.schema_complete
-    ok = row.get("status") != "invalid"
+    ok = row.get("status") not in INVALID
     return row.get("status") == "ok", ok and _complete(as_segments(row.get("pred")), levels)
 
 
@@ -159,6 +159,12 @@ def confusions(gold_leaves: list[list[str]], pred_leaves: list[list[str]], k: in
     return [{"gold": g, "pred": p, "count": c} for (g, p), c in top]
 
 
+def status_counts(rows: Sequence[dict]) -> dict[str, int]:
+    """How each output parsed; `parser_error` (a voc bug) is counted apart from `invalid` (the model's fault)."""
+    counts = Counter(row.get("status") for row in rows if "status" in row)
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
 def score_predictions(rows: Sequence[dict], taxonomy: Taxonomy, train_counts: dict[str, int]) -> dict:
     """All VOC metrics for prediction rows; JSON-serialisable, floats rounded to 4 places."""
     levels = taxonomy.levels
@@ -180,6 +186,7 @@ def score_predictions(rows: Sequence[dict], taxonomy: Taxonomy, train_counts: di
         "emotion_accuracy": emo_acc, "emotion_matched": emo_n,
         "nova_f1": nova[levels[-1]]["f1"], "nova": nova,
         **validity(rows, preds, taxonomy),
+        "output_status": status_counts(rows),
         "long_tail": long_tail(gold_leaves, pred_leaves, tail_buckets(taxonomy, train_counts)),
         "confusions": confusions(gold_leaves, pred_leaves),
     }

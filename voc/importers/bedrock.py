@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voc.errors import CommentError
 from voc.importers.common import Collector, ImportResult, RowError, slug, split_leaf
 from voc.importers.keys import file_family, mapping, mixed_error, record_family, segment_keys
+from voc.io import BadLine, jsonl_lines
 from voc.spans import DEFAULT_THRESHOLD
 from voc.taxonomy import Path_, Taxonomy
 
@@ -96,25 +96,16 @@ def convert_record(obj: object, cid: str, marker: str | None) -> Parsed:
     return Parsed(comment, descriptions, family, bool(marker) and marker not in user)
 
 
-def _lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CommentError(str(path), None, f"cannot read Bedrock JSONL ({e})",
-                           "pass a UTF-8 JSONL file, one conversation per line") from None
-
-
 def parse_file(path: Path, marker: str | None) -> Iterator[tuple[int, str, Parsed | RowError]]:
-    """Every non-blank line with its conversion or the reason it failed; blank lines are not rows."""
-    for lineno, line in enumerate(_lines(path), start=1):
-        if not line.strip():
+    """Every non-blank line with its conversion or the reason it failed, read by voc's one user-JSONL reader
+    (a BOM is fine; a non-UTF-8, non-object, too-deep or lone-surrogate line fails that row, not the file)."""
+    for lineno, line, value in jsonl_lines(path):
+        if isinstance(value, BadLine):
+            reason = "bad_json" if value.reason == "invalid_json" else value.reason
+            yield lineno, line, RowError(reason, f"{value.problem}. Fix: {value.fix}")
             continue
         try:
-            try:
-                obj = json.loads(line)
-            except (json.JSONDecodeError, RecursionError) as e:
-                raise RowError("bad_json", f"line is not JSON ({getattr(e, 'msg', e)})") from None
-            yield lineno, line, convert_record(obj, f"{slug(path.stem)}-{lineno:05d}", marker)
+            yield lineno, line, convert_record(value, f"{slug(path.stem)}-{lineno:05d}", marker)
         except RowError as e:
             yield lineno, line, e
 
