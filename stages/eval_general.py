@@ -20,8 +20,8 @@ def main(params_path: str, model_dir: str, data_dir: str, out: str) -> None:
     p = load_params(params_path)
     cfg = p["general_eval"]
     tasks = check_tasks(cfg.get("tasks"))
-    model, tok = load_model(model_dir, bool(p["model"].get("trust_remote_code", False)),
-                            bool(p["model"].get("allow_pickle", False)))
+    # validated: the flags are real YAML booleans, never bool("false")
+    model, tok = load_model(model_dir, p["model"]["trust_remote_code"], p["model"]["allow_pickle"])
     res = evaluate_tasks(model, tok, data_dir, tasks, cfg.get("limit"), int(cfg.get("batch_size") or 16))
     write_json(out, res)
     click.echo(f"general eval {model_dir}: mean {res['mean']:.4f} over {len(tasks)} task(s)")

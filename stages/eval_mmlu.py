@@ -18,8 +18,8 @@ from voc.params import load_params
 def main(params_path: str, model_dir: str, data_dir: str, out: str) -> None:
     p = load_params(params_path)
     cfg = p["mmlu"]
-    model, tok = load_model(model_dir, bool(p["model"].get("trust_remote_code", False)),
-                            bool(p["model"].get("allow_pickle", False)))
+    # validated: the flags are real YAML booleans, never bool("false")
+    model, tok = load_model(model_dir, p["model"]["trust_remote_code"], p["model"]["allow_pickle"])
     res = evaluate_mmlu(model, tok, read_jsonl(f"{data_dir}/test.jsonl"), read_jsonl(f"{data_dir}/dev.jsonl"),
                         k_shot=int(cfg.get("k_shot") or 0), limit_per_subject=cfg.get("limit_per_subject"),
                         batch_size=int(cfg.get("batch_size") or 16))

@@ -10,7 +10,6 @@ import sys
 
 import click
 
-from voc.errors import ParamsError
 from voc.params import load_params
 from voc.training import TrainingInterrupted, train_sft
 
@@ -26,14 +25,11 @@ from voc.training import TrainingInterrupted, train_sft
 def main(params_path: str, train_path: str, base_dir: str, out_dir: str, ckpt_dir: str, live_dir: str) -> None:
     """Fine-tune the base model on the training rows (resumes from --checkpoints after a kill)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    params = load_params(params_path)
-    if not isinstance(params.get("sft"), dict):
-        raise ParamsError(params_path, None, "no sft: block", "add the sft: block (see params.yaml in the repo)")
-    model = params.get("model") or {}
+    params = load_params(params_path)  # the schema requires the sft: block
+    model = params["model"]  # validated: the flags are real YAML booleans, never bool("false")
     try:
         train_sft(train_path, base_dir, out_dir, ckpt_dir, live_dir, params["sft"],
-                  trust_remote_code=bool(model.get("trust_remote_code", False)),
-                  allow_pickle=bool(model.get("allow_pickle", False)))
+                  trust_remote_code=model["trust_remote_code"], allow_pickle=model["allow_pickle"])
     except TrainingInterrupted as e:
         logging.getLogger("voc.training").warning("%s", e)
         sys.exit(143)

@@ -67,15 +67,11 @@ TASKS: dict[str, tuple[str, str, Callable[[dict, int], dict]]] = {
 
 
 def check_tasks(tasks: list[str] | None) -> list[str]:
-    """Fail fast on an empty or unknown task list (before any download)."""
-    if not tasks:
-        raise ParamsError("params.yaml", None, "general_eval.tasks: the task list is empty",
-                          f"list some of {sorted(TASKS)}")
-    unknown = [t for t in tasks if t not in TASKS]
-    if unknown:
-        raise ParamsError("params.yaml", None, f"general_eval.tasks: unknown task(s) {unknown}",
-                          f"use only {sorted(TASKS)}")
-    return list(tasks)
+    """Fail fast on an empty or unknown task list, before any download (the rule: `voc.params_schema.TaskList`)."""
+    from voc.params import check
+    from voc.params_schema import TaskList
+
+    return check(TaskList, tasks, prefix=("general_eval", "tasks"))
 
 
 def _root(source: str, sha256: str | None, cache_dir: str | os.PathLike) -> Path:

@@ -4,40 +4,24 @@
 - `replay`: a prompt file answered greedily by the *base* model (the default): replaying the model's own
   behaviour anchors it without any curated corpus;
 - `json`: a local JSON/JSONL file of Alpaca `{instruction, input, output}` rows or `{messages}` rows;
-- `hf`: a Hugging Face dataset (`id: hf:<repo>`, optional `split`, default train) with the same row shapes.
+- `hf`: a Hugging Face dataset (`id: hf:<repo>`, optional `split`, default train) with the same row shapes,
+  pinned by `revision: <commit>` (or explicitly `allow_unpinned: true`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from voc.errors import InputError, ParamsError
+from voc.errors import InputError
 from voc.io import iter_json_array, iter_jsonl, json_kind
-
-KINDS = ("replay", "json", "hf")
 
 
 def validate_sources(sources: object, where: str = "params.yaml") -> list[dict]:
-    """Check `general.sources` before any expensive stage starts."""
-    if not isinstance(sources, list):
-        raise ParamsError(where, None, "general.sources is not a list", "give a list of {name, kind, path|id, weight}")
-    names = set()
-    for i, src in enumerate(sources):
-        key = f"general.sources[{i}]"
-        if not isinstance(src, dict) or not src.get("name"):
-            raise ParamsError(where, None, f"{key} has no name", "give every source a unique name")
-        if src.get("kind") not in KINDS:
-            raise ParamsError(where, None, f"{key} ({src['name']}) has unknown kind {src.get('kind')!r}",
-                              f"use one of {', '.join(KINDS)}")
-        if src["name"] in names or src["name"] == "voc":
-            raise ParamsError(where, None, f"{key} name {src['name']!r} is reserved or repeated", "rename it")
-        names.add(src["name"])
-        if not (src.get("path") or src.get("id")):
-            raise ParamsError(where, None, f"{key} ({src['name']}) has no path or id", "add path: or id:")
-        weight = src.get("weight", 1.0)
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-            raise ParamsError(where, None, f"{key} weight {weight!r} is not positive", "use a weight > 0")
-    return sources
+    """Check `general.sources` before any expensive stage starts (rules: `voc.params_schema.Sources`)."""
+    from voc.params import check
+    from voc.params_schema import Sources
+
+    return check(Sources, sources, where, prefix=("general", "sources"))
 
 
 def _message(m: object, i: int, where: str, line: int | None) -> dict:
@@ -84,13 +68,20 @@ def load_json_source(src: dict) -> list[dict]:
             for i, (line, r) in enumerate(rows)]
 
 
-def load_hf_source(src: dict) -> list[dict]:
+def load_hf_source(src: dict, key: str | None = None) -> tuple[list[dict], str]:
+    """The rows of an hf: dataset at its pinned commit, and that commit (for the general stage's metrics).
+
+    `key` names the source in params.yaml for errors, e.g. `general.sources[1]`."""
     import datasets
 
+    from voc.assets_source import Source, hf_revision
+
     ident = str(src.get("id") or src.get("path")).removeprefix("hf:")
-    ds = datasets.load_dataset(ident, split=src.get("split", "train"))
+    commit = hf_revision(Source("hf", f"hf:{ident}", repo_id=ident), key or f"general.sources[{src['name']}]",
+                         src.get("revision"), src.get("allow_unpinned", False), "dataset")
+    ds = datasets.load_dataset(ident, split=src.get("split") or "train", revision=commit)
     return [{"id": f"{src['name']}-{i:05d}", "messages": to_messages(dict(r), f"hf:{ident}", i)}
-            for i, r in enumerate(ds)]
+            for i, r in enumerate(ds)], commit
 
 
 def load_replay_prompts(src: dict, limit: int | None) -> list[dict]:

@@ -15,11 +15,16 @@ from voc.errors import InputError, ParamsError
 
 
 def validate_mix(mix: object, where: str = "params.yaml") -> float:
-    """`mix` must be a number in [0, 1): 1 would mean no customer data at all."""
-    if isinstance(mix, bool) or not isinstance(mix, int | float) or not 0 <= mix < 1:
+    """`mix` must be a finite number in [0, 1) (the rule is `voc.params_schema.Mix`): 1 would mean no customer
+    data at all."""
+    from voc.params import check
+    from voc.params_schema import Mix
+
+    try:
+        return float(check(Mix, mix, where, prefix=("mix",)))
+    except ParamsError:
         raise ParamsError(where, None, f"mix={mix!r} is not a number in [0, 1)",
-                          "set mix to the share of general data, e.g. mix: 0.25 (0 = customer data only)")
-    return float(mix)
+                          "set mix to the share of general data, e.g. mix: 0.25 (0 = customer data only)") from None
 
 
 def general_target(n_customer: float, mix: float) -> int:
