@@ -20,7 +20,7 @@ def main(params_path: str, model_dir: str, out: str, metrics: str) -> None:
     sources = validate_sources(cfg["sources"])
     rows, report = [], {}
     model = tok = None
-    for src in sources:
+    for i, src in enumerate(sources):
         if src["kind"] == "replay":
             from voc.modeling import generate_chat, load_model
 
@@ -33,8 +33,11 @@ def main(params_path: str, model_dir: str, out: str, metrics: str) -> None:
             got = replay_records(src, prompts, answers)
             report[src["name"]] = {"kind": "replay", "prompts": len(prompts), "records": len(got),
                                    "empty_answers": len(prompts) - len(got)}
+        elif src["kind"] == "hf":
+            got, commit = load_hf_source(src, f"general.sources[{i}]")
+            report[src["name"]] = {"kind": "hf", "records": len(got), "revision": commit}
         else:
-            got = load_hf_source(src) if src["kind"] == "hf" else load_json_source(src)
+            got = load_json_source(src)
             report[src["name"]] = {"kind": src["kind"], "records": len(got)}
         rows.extend({**r, "source": src["name"]} for r in got)
     write_jsonl(out, rows)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from voc import assets_model, assets_source
-from voc.assets import fetch_wheel, materialize_model, parse_source
+from voc.assets import fetch_wheel, materialize_mmlu, materialize_model, parse_source
 from voc.errors import AssetHashError, ParamsError
 from voc.modeling import generate, load_model
 
@@ -124,21 +124,129 @@ def test_materialize_local_model_round_trip(tiny_model_dir, tmp_path):
     assert len(generate(model, tok, ["The camera"], max_new_tokens=3)) == 1
 
 
-def test_materialize_hf_model_uses_snapshot_download(tiny_model_dir, tmp_path, monkeypatch):
-    seen = {}
+REV = "0123456789abcdef0123456789abcdef01234567"
 
-    def fake_snapshot(repo_id, allow_patterns):
-        seen["repo"], seen["patterns"] = repo_id, allow_patterns
-        return str(tiny_model_dir)
 
+def _fake_hub(monkeypatch, model_dir: Path, current: str = REV) -> dict:
+    """snapshot_download and the hub's 'current commit' look-up, offline; records what they were asked."""
     import huggingface_hub
 
+    seen: dict = {}
+
+    def fake_snapshot(repo_id, revision, allow_patterns):
+        seen.update(repo=repo_id, revision=revision, patterns=allow_patterns)
+        return str(model_dir)
+
+    class FakeApi:
+        def repo_info(self, repo_id, repo_type):
+            seen["asked_current"] = (repo_id, repo_type)
+            return type("Info", (), {"sha": current})()
+
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot)
-    info = materialize_model("hf:org/tiny", tmp_path / "base", None, tmp_path / "cache")
-    assert seen["repo"] == "org/tiny" and "*.safetensors" in seen["patterns"]
-    assert not [p for p in seen["patterns"] if p.endswith((".bin", ".pt"))]
-    assert info["kind"] == "hf"
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    return seen
+
+
+def test_materialize_hf_model_downloads_and_records_the_pinned_commit(tiny_model_dir, tmp_path, monkeypatch):
+    seen = _fake_hub(monkeypatch, tiny_model_dir)
+    info = materialize_model("hf:org/tiny", tmp_path / "base", None, tmp_path / "cache", revision=REV)
+    assert (seen["repo"], seen["revision"]) == ("org/tiny", REV) and "asked_current" not in seen
+    assert "*.safetensors" in seen["patterns"] and not [p for p in seen["patterns"] if p.endswith((".bin", ".pt"))]
+    assert info["kind"] == "hf" and info["revision"] == REV
     _assert_safetensors_model(tmp_path / "base")
+
+
+def test_unpinned_hf_model_is_refused_before_any_download(tiny_model_dir, tmp_path, monkeypatch):
+    seen = _fake_hub(monkeypatch, tiny_model_dir)
+    with pytest.raises(ParamsError) as e:
+        materialize_model("hf:org/tiny", tmp_path / "base", None, tmp_path / "cache")
+    assert "model.revision" in str(e.value) and "model.allow_unpinned: true" in str(e.value)
+    with pytest.raises(ParamsError, match="not a commit hash"):
+        materialize_model("hf:org/tiny", tmp_path / "base", None, tmp_path / "cache", revision="main")
+    assert seen == {} and not (tmp_path / "base").exists()
+
+
+def test_allowed_unpinned_hf_model_records_the_commit_it_fetched(tiny_model_dir, tmp_path, monkeypatch):
+    now = "f" * 40
+    seen = _fake_hub(monkeypatch, tiny_model_dir, current=now)
+    info = materialize_model("hf:org/tiny", tmp_path / "base", None, tmp_path / "cache", allow_unpinned=True)
+    assert seen["asked_current"] == ("org/tiny", "model") and seen["revision"] == now and info["revision"] == now
+
+
+def test_local_and_pypi_models_record_no_revision(tiny_model_dir, tmp_path):
+    assert "revision" not in materialize_model(str(tiny_model_dir), tmp_path / "base", None, tmp_path / "cache")
+    with pytest.raises(ParamsError, match="model.revision is set but model is not an hf: source"):
+        materialize_model(str(tiny_model_dir), tmp_path / "b2", None, tmp_path / "cache", revision=REV)
+
+
+@pytest.mark.parametrize("flag", ["trust_remote_code", "allow_pickle"])
+def test_materialize_model_refuses_a_string_flag(tiny_model_dir, tmp_path, flag):
+    with pytest.raises(ParamsError, match=f"model.{flag}='false' is not a boolean"):
+        materialize_model(str(tiny_model_dir), tmp_path / "base", None, tmp_path, **{flag: "false"})
+
+
+def _fake_load_dataset(monkeypatch, rows_by_split: dict) -> list:
+    import datasets
+
+    calls: list = []
+
+    def fake(path, name=None, split=None, revision=None):
+        calls.append((path, name, split, revision))
+        return rows_by_split[split] if split else rows_by_split
+
+    monkeypatch.setattr(datasets, "load_dataset", fake)
+    return calls
+
+
+def test_mmlu_from_the_hub_is_pinned_and_recorded(tmp_path, monkeypatch):
+    row = {"subject": "astronomy", "question": "Which planet is largest?", "choices": ["Mars", "Jupiter", "Venus",
+                                                                                       "Earth"], "answer": 1}
+    calls = _fake_load_dataset(monkeypatch, {"dev": [row], "test": [row, row]})
+    info = materialize_mmlu("hf:cais/mmlu", tmp_path / "mmlu", None, tmp_path, revision=REV)
+    assert calls == [("cais/mmlu", "all", None, REV)]
+    assert (info["revision"], info["test"], info["dev"]) == (REV, 2, 1)
+    with pytest.raises(ParamsError, match="mmlu.revision"):
+        materialize_mmlu("hf:cais/mmlu", tmp_path / "m2", None, tmp_path)
+    assert len(calls) == 1
+
+
+def test_hf_general_source_is_pinned_and_returns_its_commit(monkeypatch):
+    from voc.general import load_hf_source
+
+    rows = [{"instruction": "Add 1 and 2.", "input": "", "output": "3"}]
+    calls = _fake_load_dataset(monkeypatch, {"train": rows})
+    got, commit = load_hf_source({"name": "alp", "kind": "hf", "id": "hf:org/alpaca", "revision": REV})
+    assert calls == [("org/alpaca", None, "train", REV)] and commit == REV
+    assert got[0]["messages"][-1] == {"role": "assistant", "content": "3"}
+    with pytest.raises(ParamsError, match=r"general.sources\[2\] is an hf: source without .*\[2\].revision"):
+        load_hf_source({"name": "alp", "kind": "hf", "id": "hf:org/alpaca"}, "general.sources[2]")
+    assert len(calls) == 1
+
+
+def test_assets_stage_writes_the_model_commit_to_assets_json(tiny_model_dir, tmp_path, monkeypatch):
+    import importlib.util
+
+    import yaml
+    from click.testing import CliRunner
+    from e2e_project import general_eval_fixture
+
+    from voc.io import read_json
+
+    general_eval_fixture(tmp_path / "ge")
+    root = Path(__file__).resolve().parents[1]
+    p = yaml.safe_load((root / "params.yaml").read_text())
+    p["model"].update(source="hf:org/tiny", sha256=None, revision=REV)
+    p["mmlu"].update(source=str(root / "tests/fixtures/evals/mmlu_csv"), sha256=None)
+    p["general_eval"].update(source=str(tmp_path / "ge"), sha256=None, tasks=["arc_easy"])
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(p))
+    seen = _fake_hub(monkeypatch, tiny_model_dir)
+    spec = importlib.util.spec_from_file_location("stage_assets", root / "stages" / "assets.py")
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(stage.main, ["--params", "params.yaml", "--info", "assets.json"])
+    assert res.exit_code == 0, res.output
+    assert seen["revision"] == REV and read_json(tmp_path / "assets.json")["model"]["revision"] == REV
 
 
 def test_pypi_model_needs_gguf_member_and_sha(tmp_path, monkeypatch):

