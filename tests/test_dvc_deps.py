@@ -111,6 +111,67 @@ def missing_code_deps(stage: dict) -> tuple[str, list[str]]:
     return scripts[0], sorted(f for f in needed if not covered(f, deps))
 
 
+PARAM_LOADERS = {"load_params", "load_yaml"}
+
+
+def _param_key(node: ast.AST, env: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:
+    """The params key an expression reads (`p["a"]["b"]`, `cfg.get("b")` with `cfg = p["a"]`), else None."""
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):  # `load_yaml(path) or {}`
+        return _param_key(node.values[0], env)
+    if isinstance(node, ast.Name):
+        return env.get(node.id)
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        base = _param_key(node.value, env)
+        return None if base is None else (*base, node.slice.value)
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in PARAM_LOADERS:
+            return ()
+        if isinstance(func, ast.Attribute) and func.attr == "get" and node.args and \
+                isinstance(node.args[0], ast.Constant):
+            base = _param_key(func.value, env)
+            return None if base is None else (*base, node.args[0].value)
+    return None
+
+
+def _param_aliases(tree: ast.AST) -> tuple[dict[str, tuple[str, ...]], set[ast.AST]]:
+    """Names bound to params (sub)trees, `cfg = p["probe"]` or `m, g = p["model"], p["general"]`."""
+    env: dict[str, tuple[str, ...]] = {}
+    bound: set[ast.AST] = set()
+    assigns = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and len(n.targets) == 1]
+    for _ in range(3):  # aliases of aliases
+        for node in assigns:
+            target, value = node.targets[0], node.value
+            pairs = [(target, value)]
+            if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
+                pairs = list(zip(target.elts, value.elts, strict=False))
+            for name, expr in pairs:
+                key = _param_key(expr, env)
+                if isinstance(name, ast.Name) and key is not None:
+                    env[name.id] = key
+                    bound.add(expr)
+    return env, bound
+
+
+def params_read(script: Path) -> set[str]:
+    """Dotted params keys the script reads itself; a subtree it hands on whole counts as read whole."""
+    tree = ast.parse(script.read_text(encoding="utf-8"))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    env, bound = _param_aliases(tree)
+    found = set()
+    for node in ast.walk(tree):
+        key = _param_key(node, env)
+        if not key or node in bound or isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            continue
+        parent = parents.get(node)
+        if isinstance(parent, ast.Attribute) and parent.attr == "get":
+            parent = parents.get(parent)
+        if _param_key(parent, env) is not None:
+            continue  # part of a longer key
+        found.add(".".join(key))
+    return found
+
+
 STAGES = expanded_stages(yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8")))
 
 
@@ -129,6 +190,25 @@ def test_stage_lists_no_project_module_its_script_never_runs(name: str) -> None:
     code = [str(d) for d in stage.get("deps", []) if str(d).startswith(f"{PACKAGE}/")]
     extra = [d for d in code if d not in needed]
     assert not extra, f"dvc.yaml stage {name}: drop {extra} from deps, {script} never runs them"
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_params_cover_every_key_its_script_reads(name: str) -> None:
+    """A params key the script reads but the stage does not list changes results without a rerun."""
+    stage = STAGES[name]
+    script = SCRIPT.findall(stage["cmd"])[0]
+    listed = [str(p) for p in stage.get("params", [])]
+    missing = sorted(k for k in params_read(ROOT / script) if not any(k == p or k.startswith(f"{p}.") for p in listed))
+    assert not missing, f"dvc.yaml stage {name}: {script} reads params {missing}; add them to its params"
+
+
+def test_params_reads_follow_aliases_and_get(tmp_path: Path) -> None:
+    script = tmp_path / "s.py"
+    script.write_text("p = load_params(x)\ncfg = p['probe']\nm, e = p['model'], p['eval']\n"
+                      "f(cfg['path'], cfg.get('limit') or 3, m['trust_remote_code'], e, p['sft']['lr'])\n"
+                      "d = (load_yaml(y) or {}).get('decontam') or {}\nd.get('ngram')\n")
+    assert params_read(script) == {"probe.path", "probe.limit", "model.trust_remote_code", "eval", "sft.lr",
+                                   "decontam.ngram"}
 
 
 def test_the_import_graph_is_transitive_and_sees_imports_in_functions(tmp_path: Path) -> None:
