@@ -91,8 +91,10 @@ def make_project(dest: Path, model_dir: Path) -> Path:
     p["data"].update(taxonomy="data/raw/tiny/taxonomy.csv", comments="data/raw/tiny/comments.jsonl")
     p["prepare"]["test_size"] = 0.25
     p["general"]["replay"].update(limit=6, max_new_tokens=8, batch_size=8)
-    p["general"]["sources"].append({"name": "alpaca", "kind": "json", "path": "data/raw/tiny/general.jsonl",
-                                    "weight": 1.0})
+    # The random tiny model answers the replay prompts with nothing, and an empty general source is an error
+    # (its share cannot be drawn), so the tiny run mixes in a small instruction set instead.
+    p["general"]["sources"] = [{"name": "alpaca", "kind": "json", "path": "data/raw/tiny/general.jsonl",
+                                "weight": 1.0}]
     p["sft"].update(accelerate_config="configs/accelerate/cpu.yaml", max_steps=4, batch_size=2, max_length=1024,
                     save_steps=2, logging_steps=1, lr=1e-3)
     p["eval"].update(max_new_tokens=24, batch_size=8)
