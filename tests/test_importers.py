@@ -259,3 +259,31 @@ def test_bedrock_reads_through_the_one_user_jsonl_reader(tmp_path):
     assert (result.read, result.converted) == (3, 1)
     assert reasons(result) == {2: "not_utf8", 3: "not_an_object"}
     assert "re-save the file as UTF-8" in result.failures[0]["detail"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "memd", "acos"])
+def test_file_importers_accept_a_bom_and_name_the_line_of_a_bad_byte(tmp_path, kind):
+    """CSV, MEMD and ACOS decode like every other user file: a BOM is fine, a bad byte is named by its line."""
+    src = {"csv": FIX / "segments.csv", "memd": FIX / "memd" / "Laptop" / "Test.json",
+           "acos": FIX / "laptop_quad_test.tsv"}[kind]
+    load = {"csv": import_csv, "memd": import_memd, "acos": import_acos}[kind]
+    name = {"csv": "x.csv", "memd": "Test.json", "acos": "laptop_quad_test.tsv"}[kind]
+    raw = src.read_bytes()
+    (tmp_path / "bom").mkdir()
+    (tmp_path / "bom" / name).write_bytes(b"\xef\xbb\xbf" + raw)
+    with_bom, plain = load([tmp_path / "bom" / name]), load([src])
+    texts = [[c["text"], [seg["content"] for seg in c["segments"]]] for c in with_bom.comments]
+    assert texts == [[c["text"], [seg["content"] for seg in c["segments"]]] for c in plain.comments]
+    assert with_bom.read == plain.read and not with_bom.comments[0]["text"].startswith("\ufeff")
+    lines = raw.split(b"\n")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / name).write_bytes(b"\n".join([*lines[:2], lines[2] + b"\xe9", *lines[3:]]))
+    with pytest.raises(CommentError, match=rf"{name}:3: the file is not valid UTF-8"):
+        load([tmp_path / "bad" / name])
+
+
+def test_memd_too_deep_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "Test.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CommentError, match="nested too deeply"):
+        import_memd([path])

@@ -12,6 +12,7 @@ from pathlib import Path
 from voc.errors import CommentError
 from voc.importers.common import Collector, ImportResult, RowError, claim_prefix, readable, slug
 from voc.importers.memd import absa_segment, add_absa, dedupe
+from voc.io import decode_user_file
 from voc.spans import DEFAULT_THRESHOLD
 from voc.taxonomy import Taxonomy
 
@@ -54,11 +55,8 @@ def split_of(path: Path) -> str:
 
 
 def _lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CommentError(str(path), None, f"cannot read ACOS TSV ({e})",
-                           "pass a UTF-8 ACOS *_quad_*.tsv file") from None
+    """The file's lines, decoded by voc's one user-file rule (a BOM is fine; a bad byte is named by its line)."""
+    return decode_user_file(path, CommentError).splitlines()
 
 
 def import_acos(paths: Sequence[str | Path], domain: str | None = None, taxonomy: Taxonomy | None = None,

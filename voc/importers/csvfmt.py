@@ -14,6 +14,7 @@ from pathlib import Path
 
 from voc.errors import CommentError
 from voc.importers.common import Collector, ImportResult, RowError
+from voc.io import decode_user_file
 from voc.spans import DEFAULT_THRESHOLD
 from voc.taxonomy import MAX_LEVELS, Taxonomy
 
@@ -33,10 +34,7 @@ def parse_header(header: list[str], path: Path) -> int:
 
 def read_rows(path: Path) -> tuple[int, list[Row]]:
     """The level count and the data rows with their first physical line number (blank lines skipped)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise CommentError(str(path), None, f"cannot read CSV ({e})", "save the file as UTF-8 CSV") from None
+    text = decode_user_file(path, CommentError)  # a BOM is fine; a bad byte is named by its line
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from voc.errors import CommentError
 from voc.importers.common import Collector, ImportResult, RowError, claim_prefix, raw_json, readable, slug
+from voc.io import decode_user_file
 from voc.spans import DEFAULT_THRESHOLD
 from voc.taxonomy import Taxonomy
 
@@ -107,10 +108,12 @@ def memd_inputs(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def _load(path: Path) -> list:
+    text = decode_user_file(path, CommentError)  # a BOM is fine; a bad byte is named by its line
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CommentError(str(path), getattr(e, "lineno", None), f"cannot read MEMD JSON ({e})",
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        problem = "the JSON is nested too deeply to read" if isinstance(e, RecursionError) else f"invalid JSON ({e})"
+        raise CommentError(str(path), getattr(e, "lineno", None), f"cannot read MEMD JSON: {problem}",
                            "pass a MEMD-ABSA file (a JSON list of {raw_words, quadruples})") from None
     if not isinstance(data, list):
         raise CommentError(str(path), 1, "top level is not a JSON list", "pass a MEMD-ABSA Train/Dev/Test.json file")
