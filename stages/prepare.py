@@ -75,8 +75,8 @@ def main(params_path: str, out: str, metrics: str, plot: str, tokenizer_dir: str
     counts = loaded.counts()
     if test_loaded:
         counts["test_file"] = test_loaded.counts()
-    counts.update({"train": len(train), "test": len(test), "split_overlaps_removed": leaked,
-                   "leaves": len(taxonomy.leaves), "levels": taxonomy.depth,
+    counts.update({"fuzzy_threshold": threshold, "train": len(train), "test": len(test),
+                   "split_overlaps_removed": leaked, "leaves": len(taxonomy.leaves), "levels": taxonomy.depth,
                    "segments_train": sum(len(r["segments"]) for r in train)})
     if tokenizer_dir:  # p50/p95/p99/max of prompt, answer and both, to size sft.max_length and eval.max_new_tokens
         tok = load_tokenizer(tokenizer_dir, p["model"]["trust_remote_code"] is True)

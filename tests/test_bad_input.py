@@ -144,6 +144,7 @@ def test_prepare_reports_every_span_outcome_in_data_json(tmp_path):
     data = json.loads((tmp_path / "data.json").read_text())
     assert {k: v for k, v in data["warnings"].items() if k.startswith("content_")} == {
         "content_verbatim": 2, "content_relaxed": 1, "content_fuzzy": 1, "content_not_found": 1}
+    assert data["fuzzy_threshold"] == 0.85  # the param is reported beside the counts it decided
     prepared = [json.loads(line) for name in ("train", "test") for line in (out / f"{name}.jsonl").open()]
     assert sorted(len(r["segments"]) for r in prepared) == [1, 4]
 

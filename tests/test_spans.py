@@ -30,3 +30,10 @@ def test_unrelated_or_empty_content_is_not_found():
     assert locate("Völlig anders", TEXT).outcome == "not_found"
     assert locate("", TEXT).outcome == "not_found"
     assert locate("a much longer content than the text itself", "short").outcome == "not_found"
+
+
+def test_fuzzy_positions_point_into_the_original_text_when_folding_changes_its_length():
+    """"ß" folds to "ss": a position in the folded text is mapped back, not used on the original."""
+    text = "Straße groß, Maßband süß. Die App stürzt ständig ab."
+    s = locate("die App stürtzt ständig ab", text, threshold=0.9)
+    assert s.outcome == "fuzzy" and text[s.start:s.end].strip() == "Die App stürzt ständig ab."[:-1]

@@ -30,12 +30,16 @@ class Span:
     score: float = 0.0
 
 
-def _normalise(s: str) -> tuple[str, list[int]]:
-    """Letters and digits only, case-folded, with each kept character's index in `s`."""
+def _fold(s: str, keep=lambda ch: True) -> tuple[str, list[int]]:
+    """`s` case-folded (only the characters `keep` accepts), with each folded character's index in `s`.
+
+    Case-folding can change a string's length (German "ß" folds to "ss"), so positions found in the folded text
+    are mapped back through this index, never used on `s` directly.
+    """
     chars: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(s):
-        if ch.isalnum():
+        if keep(ch):
             folded = ch.casefold()
             chars.append(folded)
             index.extend([i] * len(folded))
@@ -43,8 +47,8 @@ def _normalise(s: str) -> tuple[str, list[int]]:
 
 
 def _relaxed(content: str, text: str) -> Span | None:
-    needle, _ = _normalise(content)
-    hay, index = _normalise(text)
+    needle, _ = _fold(content, str.isalnum)
+    hay, index = _fold(text, str.isalnum)
     at = hay.find(needle) if needle else -1
     if at < 0:
         return None
@@ -52,12 +56,14 @@ def _relaxed(content: str, text: str) -> Span | None:
 
 
 def _fuzzy(content: str, text: str, threshold: float) -> Span | None:
-    if len(content) > len(text):  # partial_ratio would align the text inside the content instead
+    needle, _ = _fold(content)
+    hay, index = _fold(text)
+    if not needle or len(needle) > len(hay):  # partial_ratio would align the text inside the content instead
         return None
-    hit = fuzz.partial_ratio_alignment(content, text, processor=str.casefold, score_cutoff=threshold * 100)
-    if hit is None:
+    hit = fuzz.partial_ratio_alignment(needle, hay, score_cutoff=threshold * 100)
+    if hit is None or hit.dest_end <= hit.dest_start:
         return None
-    return Span("fuzzy", hit.dest_start, hit.dest_end, round(hit.score / 100, 4))
+    return Span("fuzzy", index[hit.dest_start], index[hit.dest_end - 1] + 1, round(hit.score / 100, 4))
 
 
 def locate(content: str, text: str, threshold: float = DEFAULT_THRESHOLD) -> Span:
