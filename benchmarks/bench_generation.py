@@ -1,4 +1,4 @@
-"""Greedy generation throughput with `voc.modeling.generate`: one prompt at a time vs batched, measured side by
+"""Greedy generation throughput with `voc.model.generate.generate`: one prompt at a time vs batched, measured side by
 side in one process on the same prompts.
 
     python benchmarks/bench_generation.py                      # tiny test model, seconds
@@ -15,7 +15,7 @@ import click
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import best_time, load, machine  # noqa: E402
 
-from voc.modeling import chat_prompt, generate  # noqa: E402
+from voc.model.loading import chat_prompt, generate  # noqa: E402
 
 TOPICS = ["the battery", "the screen", "delivery", "the keyboard", "customer support", "the price", "the fan noise",
           "the touchpad"]

@@ -1,4 +1,4 @@
-"""Log-likelihood scoring (`voc.loglik.loglikelihoods`, as used by MMLU and the general suite): unbatched
+"""Log-likelihood scoring (`voc.model.loglik.loglikelihoods`, as used by MMLU and the general suite): unbatched
 (batch_size=1) vs batched, measured side by side in one process on the same MMLU-shaped requests.
 
     python benchmarks/bench_loglik.py                      # tiny test model, seconds
@@ -15,7 +15,7 @@ import click
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import best_time, load, machine  # noqa: E402
 
-from voc.loglik import loglikelihoods  # noqa: E402
+from voc.model.loglik import loglikelihoods  # noqa: E402
 
 
 def requests(n_questions: int) -> list[tuple[str, str]]:

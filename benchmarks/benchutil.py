@@ -23,10 +23,10 @@ def tiny_model_dir() -> Path:
 
 
 def load(model: str | None):
-    """(model, tokenizer, label): `model` dir through voc.modeling.load_model, else the tiny model."""
+    """(model, tokenizer, label): `model` dir through voc.model.loading.load_model, else the tiny model."""
     import torch
 
-    from voc.modeling import load_model
+    from voc.model.loading import load_model
 
     torch.manual_seed(0)
     path = Path(model) if model else tiny_model_dir()

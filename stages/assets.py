@@ -6,9 +6,11 @@ import time
 
 import click
 
-from voc.assets import materialize_general_tasks, materialize_mmlu, materialize_model
-from voc.io import write_json
-from voc.params import load_params
+from voc.assets.mmlu import materialize_mmlu
+from voc.assets.model import materialize_model
+from voc.assets.tasks import materialize_general_tasks
+from voc.core.files import write_json
+from voc.core.params import load_params
 
 CACHE = ".assets"
 

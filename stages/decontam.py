@@ -10,10 +10,10 @@ import sys
 
 import click
 
-from voc.decontam import decontaminate
-from voc.decontam_sets import load_test_sets
-from voc.errors import ParamsError, VocError
-from voc.io import load_yaml, read_jsonl, write_jsonl
+from voc.core.errors import ParamsError, VocError
+from voc.core.files import load_yaml, read_jsonl, write_jsonl
+from voc.data.decontam import decontaminate
+from voc.data.decontam_sets import load_test_sets
 
 
 def read_params(path: str) -> tuple[str, int]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from voc.assets import check_tasks
-from voc.general_eval import evaluate_tasks
-from voc.io import write_json
-from voc.modeling import load_model
-from voc.params import load_params
+from voc.assets.tasks import check_tasks
+from voc.core.files import write_json
+from voc.core.params import load_params
+from voc.eval.tasks import evaluate_tasks
+from voc.model.loading import load_model
 
 
 @click.command()

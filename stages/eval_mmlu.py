@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from voc.io import read_jsonl, write_json
-from voc.mmlu import evaluate_mmlu
-from voc.modeling import load_model
-from voc.params import load_params
+from voc.core.files import read_jsonl, write_json
+from voc.core.params import load_params
+from voc.eval.mmlu import evaluate_mmlu
+from voc.model.loading import load_model
 
 
 @click.command()

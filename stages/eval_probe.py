@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from voc.evaluation import generate_outputs
-from voc.io import write_json, write_jsonl
-from voc.params import load_params
-from voc.probe import check_constraint, load_prompts, probe_report
+from voc.core.files import write_json, write_jsonl
+from voc.core.params import load_params
+from voc.eval.probe import check_constraint, load_prompts, probe_report
+from voc.model.generate import generate_outputs
 
 
 @click.command()

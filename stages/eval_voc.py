@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
-from voc.evaluation import answer_budget, generate_outputs_with_hits, prediction_rows
-from voc.io import atomic_path, read_jsonl, write_json, write_jsonl
-from voc.modeling import load_tokenizer
-from voc.params import load_params
-from voc.records import leaf_counts
-from voc.scoring import l1_confusion_rows, level_f1_rows, per_leaf_table, score_predictions
-from voc.taxonomy import load_taxonomy
+from voc.core.files import atomic_path, read_jsonl, write_json, write_jsonl
+from voc.core.params import load_params
+from voc.core.taxonomy import load_taxonomy
+from voc.data.comments import leaf_counts
+from voc.eval.predictions import answer_budget, prediction_rows
+from voc.eval.scoring.metrics import l1_confusion_rows, level_f1_rows, per_leaf_table, score_predictions
+from voc.model.generate import generate_outputs_with_hits
+from voc.model.loading import load_tokenizer
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:

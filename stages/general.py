@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from voc.general import load_hf_source, load_json_source, load_replay_prompts, replay_records, validate_sources
-from voc.io import write_json, write_jsonl
-from voc.params import load_params
+from voc.core.files import write_json, write_jsonl
+from voc.core.params import load_params
+from voc.data.replay import load_hf_source, load_json_source, load_replay_prompts, replay_records, validate_sources
 
 
 @click.command()
@@ -22,7 +22,8 @@ def main(params_path: str, model_dir: str, out: str, metrics: str) -> None:
     model = tok = None
     for i, src in enumerate(sources):
         if src["kind"] == "replay":
-            from voc.modeling import generate_chat, load_model
+            from voc.model.generate import generate_chat
+            from voc.model.loading import load_model
 
             prompts = load_replay_prompts(src, cfg["replay"].get("limit"))
             if model is None:

@@ -6,9 +6,9 @@ from collections import defaultdict
 
 import click
 
-from voc.io import read_jsonl, write_json, write_jsonl
-from voc.mixing import mix_records, validate_mix
-from voc.params import load_params
+from voc.core.files import read_jsonl, write_json, write_jsonl
+from voc.core.params import load_params
+from voc.data.mixing import mix_records, validate_mix
 
 
 @click.command()
@@ -21,7 +21,7 @@ from voc.params import load_params
 def main(params_path: str, train: str, general_path: str, tokenizer: str, out: str, metrics: str) -> None:
     p = load_params(params_path)
     mix = validate_mix(p["mix"])
-    from voc.modeling import load_tokenizer
+    from voc.model.loading import load_tokenizer
 
     tok = load_tokenizer(tokenizer)
     def n_tokens(row: dict) -> int:

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import click
 
-from voc.decontam import find_hits, split_overlap
-from voc.io import write_json, write_jsonl
-from voc.modeling import load_tokenizer
-from voc.params import load_params
-from voc.prompt import build_messages, system_prompt
-from voc.records import leaf_counts, load_comments
-from voc.spans import DEFAULT_THRESHOLD
-from voc.taxonomy import load_taxonomy
-from voc.training_data import token_length_stats
+from voc.core.files import write_json, write_jsonl
+from voc.core.params import load_params
+from voc.core.taxonomy import load_taxonomy
+from voc.data.comments import leaf_counts, load_comments
+from voc.data.decontam import find_hits, split_overlap
+from voc.data.prompt import build_messages, system_prompt
+from voc.data.spans import DEFAULT_THRESHOLD
+from voc.model.loading import load_tokenizer
+from voc.train.examples import token_length_stats
 
 
 def seeded_split(rows: list[dict], test_size: float, seed: int) -> tuple[list[dict], list[dict]]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from voc.io import write_json
-from voc.params import load_params
-from voc.report import level_f1_plot, print_summary, summarize
+from voc.core.files import write_json
+from voc.core.params import load_params
+from voc.report.summary import level_f1_plot, print_summary, summarize
 
 
 @click.command()

@@ -1,6 +1,6 @@
 """DVC stage: supervised fine-tuning, launched as `accelerate launch --config_file <cfg> stages/sft.py ...`.
 
-Only argument parsing lives here; the work is `voc.training.train_sft` (rank 0 writes every output).
+Only argument parsing lives here; the work is `voc.train.sft.train_sft` (rank 0 writes every output).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sys
 
 import click
 
-from voc.params import load_params
-from voc.training import TrainingInterrupted, train_sft
+from voc.core.params import load_params
+from voc.train.sft import TrainingInterrupted, train_sft
 
 
 @click.command()
@@ -31,7 +31,7 @@ def main(params_path: str, train_path: str, base_dir: str, out_dir: str, ckpt_di
         train_sft(train_path, base_dir, out_dir, ckpt_dir, live_dir, params["sft"],
                   trust_remote_code=model["trust_remote_code"], allow_pickle=model["allow_pickle"])
     except TrainingInterrupted as e:
-        logging.getLogger("voc.training").warning("%s", e)
+        logging.getLogger("voc.train.sft").warning("%s", e)
         sys.exit(143)
 
 

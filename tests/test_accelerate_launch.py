@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from tiny import repo_params
 
-from voc.modeling import load_model
+from voc.model.loading import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

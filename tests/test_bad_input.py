@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from voc.errors import CommentError, InputError, ParamsError, TaxonomyError
-from voc.general import validate_sources
-from voc.io import iter_jsonl
-from voc.mixing import validate_mix
-from voc.records import load_comments
-from voc.taxonomy import load_taxonomy
+from voc.core.errors import CommentError, InputError, ParamsError, TaxonomyError
+from voc.core.files import iter_jsonl
+from voc.core.taxonomy import load_taxonomy
+from voc.data.comments import load_comments
+from voc.data.mixing import validate_mix
+from voc.data.replay import validate_sources
 
 FIX = Path(__file__).parent / "fixtures" / "bad_input"
 
@@ -119,7 +119,7 @@ def test_every_segment_is_kept_and_its_span_outcome_counted_with_file_and_line(t
     assert [n.split(": ")[0] for n in res.notes] == [f"{path}:2"] * 3
     assert "'alerts come late' is not a verbatim span (relaxed at 21:37" in res.notes[0]
     assert "(fuzzy at 43:76, score 0.9143); kept" in res.notes[1] and "not_found anywhere" in res.notes[2]
-    assert res.notes == [r.getMessage() for r in caplog.records if r.name == "voc.records"]
+    assert res.notes == [r.getMessage() for r in caplog.records if r.name == "voc.data.comments"]
 
 
 def test_prepare_reports_every_span_outcome_in_data_json(tmp_path):
@@ -254,7 +254,7 @@ def test_unknown_general_kind():
 def test_whole_params_file_is_checked_before_any_stage_runs(tmp_path, change, words):
     import yaml
 
-    from voc.params import load_params
+    from voc.core.params import load_params
 
     params = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
     change(params)

@@ -37,7 +37,7 @@ def test_device_copy_takes_code_and_raw_data_but_no_outputs(tmp_path):
 
     copy_project(tmp_path / "p", "files")
     p = tmp_path / "p"
-    assert (p / "voc/training.py").read_bytes() == (ROOT / "voc/training.py").read_bytes()
+    assert (p / "voc/train/sft.py").read_bytes() == (ROOT / "voc/train/sft.py").read_bytes()
     assert (p / "dvc.yaml").is_file() and (p / "data/raw/general_prompts.jsonl").is_file()
     for out in ("models", "metrics", "data/prepared", "benchmarks", ".git", ".venv", ".assets"):
         assert not (p / out).exists(), out

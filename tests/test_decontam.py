@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from voc.decontam import ContaminationError, decontaminate, find_hits, normalize, split_overlap
-from voc.decontam_sets import load_test_sets
-from voc.errors import InputError, ParamsError, VocError
+from voc.core.errors import InputError, ParamsError, VocError
+from voc.data.decontam import ContaminationError, decontaminate, find_hits, normalize, split_overlap
+from voc.data.decontam_sets import load_test_sets
 
 _spec = importlib.util.spec_from_file_location(
     "stage_decontam", Path(__file__).resolve().parents[1] / "stages" / "decontam.py")

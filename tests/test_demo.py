@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from voc.demo import generate_demo, main
-from voc.io import read_jsonl
-from voc.taxonomy import load_taxonomy, path_key
+from voc.core.files import read_jsonl
+from voc.core.taxonomy import load_taxonomy, path_key
+from voc.data.demo.generate import generate_demo, main
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "data" / "raw" / "demo"
@@ -103,4 +103,4 @@ def test_committed_demo_matches_generator(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for name in ("taxonomy.csv", "comments.jsonl"):
         assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), (
-            f"data/raw/demo/{name} is stale: run python -m voc.demo --out data/raw/demo --n 600 --seed 0")
+            f"data/raw/demo/{name} is stale: run python -m voc.data.demo.generate --out data/raw/demo --n 600 --seed 0")

@@ -11,13 +11,13 @@ import pytest
 import yaml
 from e2e_project import make_project, ran_stages, run
 
-from voc.evaluation import prediction_rows
-from voc.io import read_jsonl, write_json
-from voc.probe import probe_report
-from voc.records import leaf_counts
-from voc.report import summarize
-from voc.scoring import score_predictions
-from voc.taxonomy import load_taxonomy
+from voc.core.files import read_jsonl, write_json
+from voc.core.taxonomy import load_taxonomy
+from voc.data.comments import leaf_counts
+from voc.eval.predictions import prediction_rows
+from voc.eval.probe import probe_report
+from voc.eval.scoring.metrics import score_predictions
+from voc.report.summary import summarize
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from voc.frontier import (
+from voc.report.frontier import (
     Point,
     frontier_cmd,
     frontier_html,

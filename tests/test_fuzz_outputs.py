@@ -7,11 +7,11 @@ import json
 import random
 import time
 
-from voc.evaluation import prediction_rows
-from voc.io import read_json, read_jsonl, write_json, write_jsonl, write_text
-from voc.parsing import _parse, normalize_labels, parse_output
-from voc.scoring import score_predictions
-from voc.taxonomy import Taxonomy
+from voc.core.files import read_json, read_jsonl, write_json, write_jsonl, write_text
+from voc.core.taxonomy import Taxonomy
+from voc.eval.parsing import _parse, normalize_labels, parse_output
+from voc.eval.predictions import prediction_rows
+from voc.eval.scoring.metrics import score_predictions
 
 TAX = Taxonomy(levels=("L1", "L2"), leaves=(("App", "Login"), ("Store", "Staff")))
 GOLD = [{"content": "login fails", "L1": "App", "L2": "Login", "emotion": "negative"}]

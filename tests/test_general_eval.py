@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from voc import general_eval
-from voc.assets import materialize_general_tasks
-from voc.assets_tasks import TASKS, hellaswag, winogrande
-from voc.errors import ParamsError
-from voc.general_eval import evaluate_task, evaluate_tasks
-from voc.io import read_jsonl, write_jsonl
-from voc.loglik import encode_pair, loglikelihoods
-from voc.modeling import load_model
+from voc.assets.tasks import TASKS, hellaswag, materialize_general_tasks, winogrande
+from voc.core.errors import ParamsError
+from voc.core.files import read_jsonl, write_jsonl
+from voc.eval import tasks as general_eval
+from voc.eval.tasks import evaluate_task, evaluate_tasks
+from voc.model.loading import load_model
+from voc.model.loglik import encode_pair, loglikelihoods
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +138,9 @@ def test_evaluate_tasks_on_tiny_model(tiny, tmp_path):
     res = evaluate_tasks(model, tok, tmp_path, ["piqa", "boolq"], limit=2, batch_size=4)
     assert res["piqa.validation"]["n"] == 2 and "acc_norm" not in res["boolq.validation"]
     assert res["mean"] == pytest.approx((res["piqa.validation"]["acc_norm"] + res["boolq.validation"]["acc"]) / 2)
+
+
+def test_the_schema_names_exactly_the_tasks_the_registry_implements():
+    from voc.core.schema import TASK_NAMES
+
+    assert tuple(TASKS) == TASK_NAMES

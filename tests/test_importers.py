@@ -9,14 +9,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from voc.errors import CommentError
-from voc.importers import export_bedrock, import_acos, import_bedrock, import_csv, import_memd, to_bedrock, write_import
-from voc.importers.bedrock import comment_text
+from voc.core.errors import CommentError
+from voc.core.files import read_json, read_jsonl
+from voc.core.taxonomy import Taxonomy, load_taxonomy, write_taxonomy
+from voc.data.prompt import build_messages, system_prompt
+from voc.importers.acos import import_acos
+from voc.importers.bedrock import comment_text, import_bedrock
 from voc.importers.cli import export_cmd, import_cmd
-from voc.importers.common import readable, split_leaf
-from voc.io import read_json, read_jsonl
-from voc.prompt import build_messages, system_prompt
-from voc.taxonomy import Taxonomy, load_taxonomy, write_taxonomy
+from voc.importers.common import readable, split_leaf, write_import
+from voc.importers.csvfmt import import_csv
+from voc.importers.export import export_bedrock, to_bedrock
+from voc.importers.memd import import_memd
 
 FIX = Path(__file__).parent / "fixtures" / "importers"
 

@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from voc.importers import import_acos, import_bedrock, import_csv, import_memd, write_import
+from voc.core.files import read_json, read_jsonl
+from voc.core.taxonomy import load_taxonomy
+from voc.data.comments import load_comments
+from voc.data.prompt import build_messages, system_prompt
+from voc.importers.acos import import_acos
+from voc.importers.bedrock import import_bedrock
 from voc.importers.cli import export_cmd, import_cmd
-from voc.io import read_json, read_jsonl
-from voc.prompt import build_messages, system_prompt
-from voc.records import load_comments
-from voc.taxonomy import load_taxonomy
+from voc.importers.common import write_import
+from voc.importers.csvfmt import import_csv
+from voc.importers.memd import import_memd
 
 FIX = Path(__file__).parent / "fixtures" / "importers"
 REAL_DE = FIX / "bedrock_real_de.jsonl"

@@ -15,14 +15,15 @@ import yaml
 from click.testing import CliRunner
 from tiny import repo_params
 
-from voc.errors import ParamsError
-from voc.evaluation import answer_budget
-from voc.modeling import generate_with_hits, hit_limit, load_model, load_tokenizer
-from voc.prompt import build_messages, system_prompt
-from voc.records import load_comments
-from voc.taxonomy import load_taxonomy
-from voc.training import train_sft
-from voc.training_data import build_dataset, token_length_stats, tokenize_example
+from voc.core.errors import ParamsError
+from voc.core.taxonomy import load_taxonomy
+from voc.data.comments import load_comments
+from voc.data.prompt import build_messages, system_prompt
+from voc.eval.predictions import answer_budget
+from voc.model.generate import generate_with_hits, hit_limit
+from voc.model.loading import load_model, load_tokenizer
+from voc.train.examples import build_dataset, token_length_stats, tokenize_example
+from voc.train.sft import train_sft
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM = "Label the comment."
@@ -150,10 +151,10 @@ def test_generation_reports_outputs_that_hit_max_new_tokens(tiny_model_dir):
 def test_answer_budget_warns_below_p99_with_the_value_that_fits(tok, caplog):
     rows = [{"messages": chat("ok", TARGET * k)} for k in (1, 2, 3)]
     p99 = max(lengths(tok, r["messages"])[1] for r in rows)
-    with caplog.at_level(logging.WARNING, logger="voc.evaluation"):
+    with caplog.at_level(logging.WARNING, logger="voc.eval.predictions"):
         assert answer_budget(rows, tok, p99) == {"gold_answer_tokens_p99": p99}
     assert not caplog.records
-    with caplog.at_level(logging.WARNING, logger="voc.evaluation"):
+    with caplog.at_level(logging.WARNING, logger="voc.eval.predictions"):
         answer_budget(rows, tok, p99 - 1)
     assert f"eval.max_new_tokens: {p99}" in caplog.text and f"is {p99 - 1}" in caplog.text
 
@@ -179,7 +180,7 @@ def test_eval_voc_warns_and_counts_outputs_at_the_limit(tmp_path, tiny_model_dir
     out = tmp_path / "voc_base.json"
     args = ["--params", tmp_path / "params.yaml", "--model", tiny_model_dir, "--name", "base", "--data", data,
             "--out", out, "--details", tmp_path / "details"]
-    with caplog.at_level(logging.WARNING, logger="voc.evaluation"):
+    with caplog.at_level(logging.WARNING, logger="voc.eval.predictions"):
         result = CliRunner().invoke(_stage("eval_voc").main, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     tok = load_tokenizer(tiny_model_dir)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from voc import mmlu as mmlu_mod
-from voc.assets import materialize_mmlu
-from voc.errors import MMLUError
-from voc.io import read_jsonl
-from voc.mmlu import evaluate_mmlu, format_prompt, limit_rows
-from voc.modeling import load_model
+from voc.assets.mmlu import materialize_mmlu
+from voc.core.errors import MMLUError
+from voc.core.files import read_jsonl
+from voc.eval import mmlu as mmlu_mod
+from voc.eval.mmlu import evaluate_mmlu, format_prompt, limit_rows
+from voc.model.loading import load_model
 
 CSV_DIR = Path(__file__).parent / "fixtures" / "evals" / "mmlu_csv"
 

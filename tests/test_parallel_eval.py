@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = """
 import json, sys
 from accelerate import PartialState
-from voc.evaluation import generate_outputs
+from voc.model.generate import generate_outputs
 convs = [[{"role": "user", "content": f"Question number {i}?"}] for i in range(5)]
 outs = generate_outputs("hf", sys.argv[1], convs, max_new_tokens=6, batch_size=2)
 if PartialState().is_main_process:

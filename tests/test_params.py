@@ -11,8 +11,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from voc.errors import ParamsError
-from voc.params import check_sft_params, load_params, validate_params
+from voc.core.errors import ParamsError
+from voc.core.params import check_sft_params, load_params, validate_params
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = yaml.safe_load((ROOT / "params.yaml").read_text())

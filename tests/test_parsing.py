@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-import voc.parsing
-from voc.parsing import MAX_CHARS, _parse, normalize_labels, parse_output
-from voc.taxonomy import Taxonomy
+import voc.eval.parsing
+from voc.core.taxonomy import Taxonomy
+from voc.eval.parsing import MAX_CHARS, _parse, normalize_labels, parse_output
 
 LEVELS = ("L1", "L2")
 SEG = {"content": "login fails", "L1": "App", "L2": "Login", "emotion": "negative"}
@@ -110,7 +110,7 @@ def test_a_parser_bug_is_counted_apart_from_invalid_output(monkeypatch, caplog):
     def broken(raw, levels):
         raise KeyError("bug")
 
-    monkeypatch.setattr(voc.parsing, "_parse", broken)
+    monkeypatch.setattr(voc.eval.parsing, "_parse", broken)
     res = parse_output(json.dumps([SEG]), LEVELS)
     assert (res.segments, res.status, res.json_valid) == ([], "parser_error", False)
     assert "parser_error" in caplog.text and "KeyError('bug')" in caplog.text

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from voc.errors import InputError
-from voc.probe import CONSTRAINT_PARAMS, check_constraint, detect_language, load_prompts, probe_report
+from voc.core.errors import InputError
+from voc.eval.probe import CONSTRAINT_PARAMS, check_constraint, detect_language, load_prompts, probe_report
 
 PROMPTS = Path(__file__).resolve().parents[1] / "data" / "raw" / "general_prompts.jsonl"
 

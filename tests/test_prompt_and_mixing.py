@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from voc.errors import InputError, ParamsError
-from voc.general import load_json_source, load_replay_prompts, replay_records, to_messages
-from voc.mixing import allocate, general_target, mix_records
-from voc.prompt import build_messages, grouped, render_taxonomy, system_prompt, target_json
-from voc.taxonomy import Taxonomy, load_taxonomy
+from voc.core.errors import InputError, ParamsError
+from voc.core.taxonomy import Taxonomy, load_taxonomy
+from voc.data.mixing import allocate, general_target, mix_records
+from voc.data.prompt import build_messages, grouped, render_taxonomy, system_prompt, target_json
+from voc.data.replay import load_json_source, load_replay_prompts, replay_records, to_messages
 
 FIX = Path(__file__).parent / "fixtures" / "bad_input"
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from voc.classify import classify_outputs, mark_segments, read_inputs
-from voc.errors import InputError
-from voc.report import print_summary, ratio, summarize
-from voc.taxonomy import load_taxonomy
+from voc.core.errors import InputError
+from voc.core.taxonomy import load_taxonomy
+from voc.eval.classify import classify_outputs, mark_segments, read_inputs
+from voc.report.summary import print_summary, ratio, summarize
 
 FIX = Path(__file__).parent / "fixtures" / "bad_input"
 
@@ -66,12 +66,12 @@ def test_read_inputs_names_a_bad_byte_and_accepts_a_bom(tmp_path):
 
 def test_a_parser_bug_is_never_a_valid_classification(monkeypatch):
     """A crash inside the parser is `parser_error`: nothing usable, so `valid` is False (it used to be True)."""
-    import voc.parsing
+    import voc.eval.parsing
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(voc.parsing, "_parse", broken)
+    monkeypatch.setattr(voc.eval.parsing, "_parse", broken)
     rows = classify_outputs(["late"], ["[]"], load_taxonomy(FIX / "taxonomy.csv"))
     assert rows[0]["status"] == "parser_error" and rows[0]["valid"] is False
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from test_training import chat, sft_params
 
-from voc.assets import materialize_model
-from voc.training import train_sft
+from voc.assets.model import materialize_model
+from voc.train.sft import train_sft
 
 TIMING_WORDS = ("runtime", "per_second", "seconds", "duration", "elapsed")
 

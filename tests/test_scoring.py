@@ -1,4 +1,4 @@
-"""Hand-computed checks for every metric in voc.scoring (the arithmetic is in the comments)."""
+"""Hand-computed checks for every metric in voc.eval.scoring.metrics (the arithmetic is in the comments)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from voc.scoring import (
+from voc.core.taxonomy import Taxonomy
+from voc.eval.scoring.metrics import (
     l1_confusion_rows,
     level_f1_rows,
     per_leaf_table,
     score_predictions,
     tail_buckets,
 )
-from voc.scoring_nova import nova_labels
-from voc.taxonomy import Taxonomy
+from voc.eval.scoring.nova import nova_labels
 
 TAX = Taxonomy(levels=("L1", "L2"), leaves=(("App", "Login"), ("App", "Speed"), ("App", "Other"),
                                             ("Store", "Staff"), ("Store", "Other")))

@@ -10,7 +10,7 @@ import json
 
 from test_scoring import seg
 
-from voc.scoring_nova import nova_labels, nova_scores, weighted_prf
+from voc.eval.scoring.nova import nova_labels, nova_scores, weighted_prf
 
 LEVELS = ("L1", "L2")
 

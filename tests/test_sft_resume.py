@@ -17,7 +17,7 @@ import yaml
 from safetensors.torch import load_file
 from tiny import repo_params
 
-from voc.training import train_sft
+from voc.train.sft import train_sft
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 8  # two epochs of 4 batches: the resume also crosses an epoch boundary

@@ -1,6 +1,6 @@
-"""voc.spans.locate: verbatim, relaxed (case, spacing, punctuation), fuzzy above the threshold, else not_found."""
+"""voc.data.spans.locate: verbatim, relaxed (case, spacing, punctuation), fuzzy above the threshold, else not_found."""
 
-from voc.spans import locate
+from voc.data.spans import locate
 
 TEXT = "Ich mag die Kamera, und die App stürzt ständig ab. Der Akku hält nicht lange!"
 

@@ -12,11 +12,11 @@ import torch
 from safetensors.torch import load_file
 from tiny import build_tiny_model
 
-from voc.errors import InputError
-from voc.modeling import load_model, load_tokenizer
-from voc.training import _dvclive_callback, build_dataset, make_training_args, tokenize_example, train_sft
-from voc.training_ckpt import last_complete_checkpoint, prepare_checkpoints, run_fingerprint
-from voc.training_data import ChatTemplateError
+from voc.core.errors import InputError
+from voc.model.loading import load_model, load_tokenizer
+from voc.train.checkpoints import last_complete_checkpoint, prepare_checkpoints, run_fingerprint
+from voc.train.examples import ChatTemplateError
+from voc.train.sft import _dvclive_callback, build_dataset, make_training_args, tokenize_example, train_sft
 
 TARGET = '[{"content": "app crashes", "L1": "App", "emotion": "negative"}]'
 
@@ -192,6 +192,6 @@ def test_new_weights_with_the_same_config_do_not_resume(tmp_path, train_file, ti
 def test_training_curves_are_skipped_loudly_without_dvclive(monkeypatch, tmp_path, caplog):
     """A machine without DVC (the GPU box) still trains; the missing curves are a warning, not a crash."""
     monkeypatch.setitem(sys.modules, "dvclive", None)  # makes `import dvclive` raise ImportError
-    with caplog.at_level("WARNING", logger="voc.training"):
+    with caplog.at_level("WARNING", logger="voc.train.sft"):
         assert _dvclive_callback(tmp_path / "live", resume=False) is None
     assert "dvclive is not importable" in caplog.text

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from voc.frontier import frontier_cmd
 from voc.importers.cli import export_cmd, import_cmd
+from voc.report.frontier import frontier_cmd
 
 
 @click.group()
@@ -32,11 +32,12 @@ def main() -> None:
 def classify_cmd(texts, model_dir, taxonomy_path, prompt_taxonomy, input_path, output_path, batch_size,
                  max_new_tokens, trust_remote_code) -> None:
     """Classify comments given as arguments or in --input; labels outside the taxonomy are flagged."""
-    from voc.classify import classify_outputs, read_inputs
-    from voc.io import write_jsonl
-    from voc.modeling import generate_chat, load_model
-    from voc.prompt import build_messages, system_prompt
-    from voc.taxonomy import load_taxonomy
+    from voc.core.files import write_jsonl
+    from voc.core.taxonomy import load_taxonomy
+    from voc.data.prompt import build_messages, system_prompt
+    from voc.eval.classify import classify_outputs, read_inputs
+    from voc.model.generate import generate_chat
+    from voc.model.loading import load_model
 
     items = list(texts) + (read_inputs(input_path) if input_path else [])
     if not items:

@@ -65,7 +65,7 @@ smoke() {  # CUDA plumbing: the whole series on a tiny model (numbers meaningles
 start() {  # join the slices, check the hash, convert to safetensors, run the series detached
   cat $T/in/model.part* >$T/model.gguf
   echo "$GGUF_SHA  $T/model.gguf" | sha256sum -c -
-  python3 -c "from voc.assets_model import materialize_model as m; print(m('$T/model.gguf', '$T/assets/models/base', None))"
+  python3 -c "from voc.assets.model import materialize_model as m; print(m('$T/model.gguf', '$T/assets/models/base', None))"
   VOC_COMMIT=$(cat $T/in/commit) setsid nohup python3 benchmarks/real/run.py --profile gpu --executor direct \
     --copy files --jobs "$JOBS" --assets-from $T/assets --shared $T/shared --work $T/work --out-dir $T/out \
     >$T/bench.log 2>&1 &

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from voc.io import read_json
+from voc.core.files import read_json
 
 COLUMNS = ("run", "general source", "leaf F1", "Nova F1", "MMLU", "general mean", "probe pass", "JSON-valid",
            "wall time", "hardware")

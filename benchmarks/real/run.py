@@ -35,8 +35,8 @@ from scratch import (
     split_sample,
 )
 
-from voc.frontier import Point, summary_metrics, write_frontier
-from voc.io import atomic_path, read_json, write_json
+from voc.core.files import atomic_path, read_json, write_json
+from voc.report.frontier import Point, summary_metrics, write_frontier
 
 HERE = Path(__file__).resolve().parent
 

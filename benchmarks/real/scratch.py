@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from voc.io import read_json, read_jsonl, write_jsonl
+from voc.core.files import read_json, read_jsonl, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"          # ../shared: real public data, read in place, never copied into the repo

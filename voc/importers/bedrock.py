@@ -13,11 +13,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voc.core.files import BadLine, jsonl_lines
+from voc.core.taxonomy import Path_, Taxonomy
+from voc.data.spans import DEFAULT_THRESHOLD
 from voc.importers.common import Collector, ImportResult, RowError, slug, split_leaf
 from voc.importers.keys import file_family, mapping, mixed_error, record_family, segment_keys
-from voc.io import BadLine, jsonl_lines
-from voc.spans import DEFAULT_THRESHOLD
-from voc.taxonomy import Path_, Taxonomy
 
 SCHEMA = "bedrock-conversation-2024"
 DEFAULT_MARKER = "User comment:"

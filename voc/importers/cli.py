@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from voc.errors import InputError
+from voc.core.errors import InputError
+from voc.core.taxonomy import Taxonomy, load_taxonomy
+from voc.data.spans import DEFAULT_THRESHOLD
 from voc.importers.acos import import_acos
 from voc.importers.bedrock import DEFAULT_MARKER, import_bedrock
 from voc.importers.common import ImportResult, write_import
@@ -14,8 +16,6 @@ from voc.importers.csvfmt import import_csv
 from voc.importers.export import DEFAULT_FAMILY, export_bedrock
 from voc.importers.keys import check_family
 from voc.importers.memd import import_memd
-from voc.spans import DEFAULT_THRESHOLD
-from voc.taxonomy import Taxonomy, load_taxonomy
 
 FORMATS = ("bedrock", "csv", "memd", "acos")
 SHOWN_WARNINGS = 20  # the rest are in warnings.jsonl; a big file should not flood the terminal

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voc.io import write_json, write_jsonl
-from voc.spans import DEFAULT_THRESHOLD, locate
-from voc.taxonomy import MAX_LEVELS, SEP, Path_, Taxonomy, path_key, write_taxonomy
+from voc.core.files import write_json, write_jsonl
+from voc.core.taxonomy import MAX_LEVELS, SEP, Path_, Taxonomy, path_key, write_taxonomy
+from voc.data.spans import DEFAULT_THRESHOLD, locate
 
 EMOTIONS = ("positive", "negative", "neutral")
 RAW_LIMIT = 500
@@ -84,7 +84,7 @@ def slug(name: str) -> str:
 
 def claim_prefix(prefixes: dict[str, Path], domain: str, split: str, path: Path, fix: str) -> str:
     """Id prefix `<domain>-<split>` for one input file; two files mapping to the same prefix would clash."""
-    from voc.errors import CommentError
+    from voc.core.errors import CommentError
 
     prefix = f"{slug(domain)}-{split}"
     if prefix in prefixes:
@@ -105,7 +105,7 @@ class Collector:
     Rules: unique id, non-empty text and content, one known emotion, one consistent depth, labels without '/',
     and (when a taxonomy is given) every path a leaf of it. A content that is not a verbatim span of the text
     does not fail the row: annotators edit what they copy, and losing the comment (with its good segments)
-    costs more than a located or ungrounded span. It is located leniently (voc.spans), counted and warned.
+    costs more than a located or ungrounded span. It is located leniently (voc.data.spans), counted and warned.
     """
 
     def __init__(self, fmt: str, taxonomy: Taxonomy | None = None, unit: str = "record",

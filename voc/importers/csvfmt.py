@@ -12,11 +12,11 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from voc.errors import CommentError
+from voc.core.errors import CommentError
+from voc.core.files import decode_user_file
+from voc.core.taxonomy import MAX_LEVELS, Taxonomy
+from voc.data.spans import DEFAULT_THRESHOLD
 from voc.importers.common import Collector, ImportResult, RowError
-from voc.io import decode_user_file
-from voc.spans import DEFAULT_THRESHOLD
-from voc.taxonomy import MAX_LEVELS, Taxonomy
 
 Row = tuple[int, list[str]]
 

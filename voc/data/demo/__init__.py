@@ -1,0 +1,1 @@
+"""The embedded demo: a synthetic home-security-camera taxonomy and its comments."""

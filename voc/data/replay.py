@@ -1,0 +1,103 @@
+"""General ("replay") data: the non-domain records mixed into training so the model keeps its abilities.
+
+`general.sources` is a list of `{name, kind, path|id, weight}`. Kinds:
+- `replay`: a prompt file answered greedily by the *base* model (the default): replaying the model's own
+  behaviour anchors it without any curated corpus;
+- `json`: a local JSON/JSONL file of Alpaca `{instruction, input, output}` rows or `{messages}` rows;
+- `hf`: a Hugging Face dataset (`id: hf:<repo>`, optional `split`, default train) with the same row shapes,
+  pinned by `revision: <commit>` (or explicitly `allow_unpinned: true`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from voc.core.errors import InputError
+from voc.core.files import iter_json_array, iter_jsonl, json_kind
+
+
+def validate_sources(sources: object, where: str = "params.yaml") -> list[dict]:
+    """Check `general.sources` before any expensive stage starts (rules: `voc.core.schema.Sources`)."""
+    from voc.core.params import check
+    from voc.core.schema import Sources
+
+    return check(Sources, sources, where, prefix=("general", "sources"))
+
+
+def _message(m: object, i: int, where: str, line: int | None) -> dict:
+    """One chat message: an object with string role and content, or an error naming the row and message."""
+    fix = 'write every message as {"role": "user"|"assistant"|"system", "content": "..."}'
+    if not isinstance(m, dict):
+        raise InputError(where, line, f"message {i + 1} is {json_kind(m)}, not an object", fix)
+    for key in ("role", "content"):
+        if not isinstance(m.get(key), str):
+            raise InputError(where, line, f"message {i + 1} has no {key!r} string", fix)
+    return {"role": m["role"], "content": m["content"]}
+
+
+def to_messages(row: object, where: str, line: int | None) -> list[dict]:
+    """Alpaca or messages row -> chat messages ending with the assistant's answer."""
+    if not isinstance(row, dict):
+        raise InputError(where, line, f"the row is {json_kind(row)}, not an object", "write each row as an object")
+    if isinstance(row.get("messages"), list) and row["messages"]:
+        msgs = [_message(m, i, where, line) for i, m in enumerate(row["messages"])]
+        if msgs[-1]["role"] == "assistant" and msgs[-1]["content"].strip():
+            return msgs
+    elif isinstance(row.get("instruction"), str) and isinstance(row.get("output"), str):
+        prompt = row["instruction"].strip()
+        if str(row.get("input") or "").strip():
+            prompt += "\n\n" + str(row["input"]).strip()
+        if prompt and row["output"].strip():
+            return [{"role": "user", "content": prompt}, {"role": "assistant", "content": row["output"].strip()}]
+    raise InputError(where, line, "row is neither Alpaca {instruction,input,output} nor {messages} ending in a "
+                     "non-empty assistant turn", "convert the row to one of those two shapes")
+
+
+def read_rows(path: Path) -> list[tuple[int, dict]]:
+    """(line, row) pairs from a JSON list or a JSONL file, read by voc.core.files's line-numbered user-file readers (BOM
+    accepted; a non-UTF-8 byte, bad JSON or a non-object row is an error naming the line)."""
+    if path.suffix == ".json":
+        return list(iter_json_array(path, "use a JSON list of row objects, or JSONL"))
+    return list(iter_jsonl(path, "write one JSON object per line"))
+
+
+def load_json_source(src: dict) -> list[dict]:
+    path = Path(src["path"])
+    rows = read_rows(path)
+    return [{"id": f"{src['name']}-{i:05d}", "messages": to_messages(r, str(path), line)}
+            for i, (line, r) in enumerate(rows)]
+
+
+def load_hf_source(src: dict, key: str | None = None) -> tuple[list[dict], str]:
+    """The rows of an hf: dataset at its pinned commit, and that commit (for the general stage's metrics).
+
+    `key` names the source in params.yaml for errors, e.g. `general.sources[1]`."""
+    import datasets
+
+    from voc.assets.source import hf_revision
+    from voc.core.sources import Source
+
+    ident = str(src.get("id") or src.get("path")).removeprefix("hf:")
+    commit = hf_revision(Source("hf", f"hf:{ident}", repo_id=ident), key or f"general.sources[{src['name']}]",
+                         src.get("revision"), src.get("allow_unpinned", False), "dataset")
+    ds = datasets.load_dataset(ident, split=src.get("split") or "train", revision=commit)
+    return [{"id": f"{src['name']}-{i:05d}", "messages": to_messages(dict(r), f"hf:{ident}", i)}
+            for i, r in enumerate(ds)], commit
+
+
+def load_replay_prompts(src: dict, limit: int | None) -> list[dict]:
+    """The `replay` split of the prompt file (the `probe` split is held out for the instruction probe)."""
+    path = Path(src["path"])
+    prompts = [(line, r) for line, r in read_rows(path) if r.get("split", "replay") == "replay"]
+    for line, p in prompts:
+        if not isinstance(p.get("prompt"), str) or not p["prompt"].strip():
+            raise InputError(str(path), line, f"prompt {p.get('id')!r} has no text", "add a 'prompt' string")
+    rows = [r for _, r in prompts]
+    return rows[:limit] if limit else rows
+
+
+def replay_records(src: dict, prompts: list[dict], answers: list[str]) -> list[dict]:
+    """Pair prompts with the base model's answers; empty answers are kept out and counted by the caller."""
+    return [{"id": f"{src['name']}-{p.get('id', i)}",
+             "messages": [{"role": "user", "content": p["prompt"]}, {"role": "assistant", "content": a}]}
+            for i, (p, a) in enumerate(zip(prompts, answers, strict=True)) if a.strip()]

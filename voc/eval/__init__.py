@@ -1,0 +1,1 @@
+"""Evaluation: predictions and parsing, MMLU, the general-ability tasks, the probe, classification."""

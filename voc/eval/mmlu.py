@@ -1,0 +1,66 @@
+"""MMLU scored the lm-eval-harness way: log-likelihood of " A".." D" after the standard prompt."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sklearn.metrics import accuracy_score
+
+from voc.model.loglik import loglikelihoods
+
+LETTERS = "ABCD"
+
+
+def _question(row: dict) -> str:
+    lines = [row["question"].strip()] + [f"{LETTERS[i]}. {c}" for i, c in enumerate(row["choices"])]
+    return "\n".join(lines) + "\nAnswer:"
+
+
+def format_prompt(row: dict, dev_rows: Sequence[dict], k: int = 0) -> str:
+    """Header, the first `k` dev examples of the row's subject (answered), then the question up to 'Answer:'."""
+    subject = row["subject"]
+    header = f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+    shots = [d for d in dev_rows if d["subject"] == subject][:k] if k else []
+    if len(shots) < k:
+        raise ValueError(f"{subject}: asked for {k} shots but the dev split has only {len(shots)}")
+    examples = "".join(f"{_question(d)} {LETTERS[d['answer']]}\n\n" for d in shots)
+    return header + examples + _question(row)
+
+
+def limit_rows(rows: Sequence[dict], limit_per_subject: int | None) -> list[dict]:
+    """The first `limit_per_subject` rows of each subject, in file order (deterministic)."""
+    if limit_per_subject is None:
+        return list(rows)
+    seen: dict[str, int] = defaultdict(int)
+    kept = []
+    for r in rows:
+        if seen[r["subject"]] < limit_per_subject:
+            seen[r["subject"]] += 1
+            kept.append(r)
+    return kept
+
+
+def evaluate_mmlu(model, tok, test_rows: Sequence[dict], dev_rows: Sequence[dict], k_shot: int = 0,
+                  limit_per_subject: int | None = None, batch_size: int = 16) -> dict:
+    """Micro and macro (mean over subjects) accuracy of the highest-likelihood letter."""
+    rows = limit_rows(test_rows, limit_per_subject)
+    if not rows:
+        raise ValueError("no MMLU test rows to evaluate")
+    requests = [(format_prompt(r, dev_rows, k_shot), f" {letter}") for r in rows for letter in LETTERS]
+    scores = loglikelihoods(model, tok, requests, batch_size=batch_size, desc="mmlu")
+    preds = [max(range(4), key=lambda j, i=i: scores[4 * i + j][0]) for i in range(len(rows))]
+    gold = [r["answer"] for r in rows]
+    by_subject: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+    for r, p in zip(rows, preds, strict=True):
+        by_subject[r["subject"]][0].append(r["answer"])
+        by_subject[r["subject"]][1].append(p)
+    per_subject = {s: {"accuracy": float(accuracy_score(g, p)), "n": len(g)}
+                   for s, (g, p) in sorted(by_subject.items())}
+    return {
+        "accuracy": float(accuracy_score(gold, preds)),
+        "macro_accuracy": sum(v["accuracy"] for v in per_subject.values()) / len(per_subject),
+        "n": len(rows),
+        "k_shot": k_shot,
+        "per_subject": per_subject,
+    }

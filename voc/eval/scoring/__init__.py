@@ -1,0 +1,1 @@
+"""Scores for VOC predictions: set-based metrics (the headline) and the Nova-compatible mode."""

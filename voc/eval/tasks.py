@@ -1,0 +1,63 @@
+"""General-ability multiple-choice tasks scored by log-likelihood (acc, and lm-eval's length-normalised acc_norm)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from voc.core.files import read_jsonl
+from voc.model.loglik import loglikelihoods
+
+# Tasks for which lm-eval-harness reports acc_norm; the others report acc only.
+ACC_NORM_TASKS = {"arc_easy", "arc_challenge", "hellaswag", "piqa"}
+
+
+def requests_for(row: dict) -> list[tuple[str, str]]:
+    """One (context, continuation) per choice; Winogrande rows vary the context instead of the continuation."""
+    if "contexts" in row:
+        return [(c, row["continuation"]) for c in row["contexts"]]
+    return [(row["context"], c) for c in row["choices"]]
+
+
+def _choice_bytes(row: dict) -> list[int]:
+    """Length in UTF-8 bytes of each choice text, without the leading target-delimiter space."""
+    conts = [row["continuation"]] * len(row["contexts"]) if "contexts" in row else row["choices"]
+    return [max(1, len(c.removeprefix(" ").encode("utf-8"))) for c in conts]
+
+
+def evaluate_task(model, tok, rows: Sequence[dict], limit: int | None = None, batch_size: int = 16) -> dict:
+    """acc = argmax log-likelihood is gold; acc_norm = the same after dividing by each choice's byte length."""
+    rows = list(rows)[:limit] if limit is not None else list(rows)
+    if not rows:
+        raise ValueError("no rows to evaluate")
+    per_row = [requests_for(r) for r in rows]
+    flat = [q for reqs in per_row for q in reqs]
+    scores = loglikelihoods(model, tok, flat, batch_size=batch_size, desc="general")
+    hits, hits_norm, at = [], [], 0
+    for row, reqs in zip(rows, per_row, strict=True):
+        ll = np.array([s for s, _ in scores[at:at + len(reqs)]])
+        at += len(reqs)
+        hits.append(int(np.argmax(ll)) == row["gold"])
+        hits_norm.append(int(np.argmax(ll / np.array(_choice_bytes(row)))) == row["gold"])
+    return {"acc": float(np.mean(hits)), "acc_norm": float(np.mean(hits_norm)), "n": len(rows)}
+
+
+def evaluate_tasks(model, tok, data_dir: str | Path, tasks: Sequence[str], limit: int | None = None,
+                   batch_size: int = 16) -> dict:
+    """Scores keyed `<task>.<split>` plus `mean`: over tasks, acc_norm where lm-eval reports it, else acc."""
+    data_dir = Path(data_dir)
+    out: dict = {}
+    headline = []
+    for task in tasks:
+        files = sorted(data_dir.glob(f"{task}.*.jsonl"))
+        if len(files) != 1:
+            raise FileNotFoundError(f"{data_dir}: expected one {task}.<split>.jsonl, found {[f.name for f in files]}")
+        res = evaluate_task(model, tok, read_jsonl(files[0]), limit, batch_size)
+        if task not in ACC_NORM_TASKS:
+            res.pop("acc_norm")
+        out[files[0].name.removesuffix(".jsonl")] = res
+        headline.append(res.get("acc_norm", res["acc"]))
+    out["mean"] = float(np.mean(headline)) if headline else None
+    return out

@@ -1,0 +1,1 @@
+"""The model: one loader, generation (HF and vLLM backends), log-likelihood scoring."""

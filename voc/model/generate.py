@@ -1,0 +1,122 @@
+"""Greedy generation, the one place a model writes text: batched HF `generate` (CPU or one GPU, data-parallel
+ranks under `accelerate launch`) or vLLM (optional, GPU). Every caller (eval_voc, the probe, replay answers,
+`voc classify`) goes through here, so a speed-up lands everywhere at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from voc.core.errors import VocError
+from voc.model.loading import load_model, pick_device
+
+
+def generate_outputs(backend: str, model_dir: str, conversations: list[list[dict]], max_new_tokens: int,
+                     batch_size: int, trust_remote_code: bool = False, allow_pickle: bool = False) -> list[str]:
+    """Greedy generation with the chosen backend: `hf` (transformers, CPU or one GPU) or `vllm` (optional)."""
+    return generate_outputs_with_hits(backend, model_dir, conversations, max_new_tokens, batch_size,
+                                      trust_remote_code, allow_pickle)[0]
+
+
+def generate_outputs_with_hits(backend: str, model_dir: str, conversations: list[list[dict]], max_new_tokens: int,
+                               batch_size: int, trust_remote_code: bool = False,
+                               allow_pickle: bool = False) -> tuple[list[str], list[bool]]:
+    """`generate_outputs`, plus for each output whether it hit `max_new_tokens` (cut before it finished)."""
+    if backend == "vllm":
+        return generate_vllm(model_dir, conversations, max_new_tokens, trust_remote_code)
+    if backend != "hf":
+        raise VocError(f"eval.backend={backend!r}. Fix: use hf or vllm in params.yaml")
+    from accelerate import PartialState
+    from accelerate.utils import gather_object
+
+
+    # one process unless launched with `accelerate launch --num_processes N` (one GPU per rank, or CPU ranks)
+    state = PartialState(cpu=pick_device()[0] == "cpu")
+    device = str(state.device) if state.num_processes > 1 else None
+    model, tok = load_model(model_dir, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, device=device)
+    if state.num_processes == 1:
+        return generate_chat_with_hits(model, tok, conversations, max_new_tokens, batch_size,
+                                       desc=f"eval {model_dir}")
+    # Data-parallel: each rank answers a contiguous shard; gather_object concatenates them in rank order.
+    with state.split_between_processes(list(conversations)) as shard:
+        outs, hits = generate_chat_with_hits(model, tok, shard, max_new_tokens, batch_size,
+                                             desc=f"eval rank {state.process_index}")
+    pairs = gather_object(list(zip(outs, hits, strict=True)))
+    return [o for o, _ in pairs], [h for _, h in pairs]
+
+
+def generate_vllm(model_dir: str, conversations: list[list[dict]], max_new_tokens: int,
+                  trust_remote_code: bool) -> tuple[list[str], list[bool]]:
+    """vLLM is optional (GPU only, not installable everywhere): imported lazily with a clear error.
+    Returns the texts and whether each stopped at `max_new_tokens` (finish_reason "length")."""
+    try:
+        from vllm import LLM, SamplingParams
+    except ImportError:
+        raise VocError("eval.backend=vllm but vllm is not installed. Fix: `pip install vllm` on a CUDA machine, "
+                       "or set eval.backend: hf") from None
+    llm = LLM(model=model_dir, trust_remote_code=trust_remote_code)
+    outs = llm.chat(conversations, SamplingParams(temperature=0.0, max_tokens=max_new_tokens))
+    return [o.outputs[0].text.strip() for o in outs], [o.outputs[0].finish_reason == "length" for o in outs]
+
+
+def chat_prompt(tokenizer, messages: Sequence[dict]) -> str:
+    """Render messages with the model's own chat template, ready for the assistant's reply."""
+    return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+
+
+def hit_limit(new_ids: Sequence[int], max_new_tokens: int, stop_ids: set[int]) -> bool:
+    """True when generation ran out of room: `max_new_tokens` tokens and none of them a stop token (a finished
+    row holds its end-of-turn token, then padding; a batch that finished early is shorter than the limit)."""
+    return len(new_ids) >= max_new_tokens and not stop_ids.intersection(new_ids)
+
+
+def _stop_ids(model, tokenizer) -> set[int]:
+    eos = getattr(model.generation_config, "eos_token_id", None)
+    ids = eos if isinstance(eos, list) else [eos]
+    return {int(i) for i in [*ids, tokenizer.eos_token_id] if i is not None}
+
+
+@torch.inference_mode()
+def generate_with_hits(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
+                       max_prompt_tokens: int | None = None, desc: str = "generate") -> tuple[list[str], list[bool]]:
+    """Greedy, batched generation; also says which outputs hit `max_new_tokens` (cut, not finished).
+    Prompts are sorted by length so batches pad little; order is restored."""
+    tokenizer.padding_side = "left"
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    out: list[str] = [""] * len(prompts)
+    hits = [False] * len(prompts)
+    stop = _stop_ids(model, tokenizer)
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, disable=len(order) <= batch_size):
+        idx = order[start : start + batch_size]
+        enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False,
+                        truncation=max_prompt_tokens is not None, max_length=max_prompt_tokens)
+        enc = enc.to(model.device)
+        gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                             pad_token_id=tokenizer.pad_token_id)
+        new = gen[:, enc["input_ids"].shape[1] :]
+        for i, text, ids in zip(idx, tokenizer.batch_decode(new, skip_special_tokens=True), new.tolist(),
+                                strict=True):
+            out[i], hits[i] = text.strip(), hit_limit(ids, max_new_tokens, stop)
+    return out, hits
+
+
+def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
+             max_prompt_tokens: int | None = None, desc: str = "generate") -> list[str]:
+    """Greedy, batched generation: the texts of `generate_with_hits`."""
+    return generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, max_prompt_tokens, desc)[0]
+
+
+def generate_chat_with_hits(model, tokenizer, conversations: Sequence[Sequence[dict]], max_new_tokens: int,
+                            batch_size: int = 8, desc: str = "generate") -> tuple[list[str], list[bool]]:
+    """Greedy replies to chat conversations, through the model's chat template, with the hit-the-limit flags."""
+    prompts = [chat_prompt(tokenizer, conv) for conv in conversations]
+    return generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, desc=desc)
+
+
+def generate_chat(model, tokenizer, conversations: Sequence[Sequence[dict]], max_new_tokens: int,
+                  batch_size: int = 8, desc: str = "generate") -> list[str]:
+    """Greedy replies to chat conversations, through the model's chat template."""
+    return generate_chat_with_hits(model, tokenizer, conversations, max_new_tokens, batch_size, desc)[0]

@@ -1,0 +1,1 @@
+"""The run summary, the forgetting frontier and their rendering."""

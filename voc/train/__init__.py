@@ -1,0 +1,1 @@
+"""Supervised fine-tuning: training examples, the Trainer set-up, resumable checkpoints."""
