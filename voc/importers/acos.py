@@ -13,8 +13,8 @@ from voc.core.errors import CommentError
 from voc.core.files import decode_user_file
 from voc.core.taxonomy import Taxonomy
 from voc.data.spans import DEFAULT_THRESHOLD
+from voc.importers.absa import absa_segment, add_absa, dedupe
 from voc.importers.common import Collector, ImportResult, RowError, claim_prefix, readable, slug
-from voc.importers.memd import absa_segment, add_absa, dedupe
 
 SENTIMENTS = {"0": "negative", "1": "neutral", "2": "positive"}
 _SPAN = re.compile(r"^(-?\d+),(-?\d+)$")

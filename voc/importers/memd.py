@@ -1,8 +1,6 @@
 """MEMD-ABSA JSON -> canonical inputs. Levels: L1 domain, L2 entity, L3 attribute (from `ENTITY#ATTRIBUTE`).
 
-The ABSA helpers here are shared with the ACOS importer: spans are token ranges `[from, to)` into
-`raw_words.split()`, `-1,-1` means implicit, and a segment's content is the aspect span, else the opinion span,
-else the whole sentence.
+Spans, categories and duplicate merging follow the ABSA rules shared with the ACOS importer (`absa.py`).
 """
 
 from __future__ import annotations
@@ -15,57 +13,10 @@ from voc.core.errors import CommentError
 from voc.core.files import decode_user_file
 from voc.core.taxonomy import Taxonomy
 from voc.data.spans import DEFAULT_THRESHOLD
+from voc.importers.absa import absa_segment, add_absa, dedupe, span_text
 from voc.importers.common import Collector, ImportResult, RowError, claim_prefix, raw_json, readable, slug
 
 SENTIMENTS = {"POS": "positive", "NEG": "negative", "NEU": "neutral"}
-IMPLICIT = (-1, -1)
-
-
-def span_text(tokens: Sequence[str], start: int, end: int, what: str) -> str | None:
-    """The tokens in [start, end) joined by spaces; None for an implicit span."""
-    if (start, end) == IMPLICIT:
-        return None
-    if not 0 <= start < end <= len(tokens):
-        raise RowError("span_out_of_range", f"{what} span {start},{end} is outside the {len(tokens)} tokens")
-    return " ".join(tokens[start:end])
-
-
-def category_path(domain: str, category: object) -> tuple[str, str, str]:
-    """`('Laptop', 'HARD_DISC#GENERAL')` -> `('Laptop', 'Hard disc', 'General')`."""
-    parts = category.split("#") if isinstance(category, str) else []
-    if len(parts) != 2 or not all(p.strip() for p in parts):
-        raise RowError("bad_category", f"category {category!r} is not ENTITY#ATTRIBUTE")
-    return domain, readable(parts[0].strip()), readable(parts[1].strip())
-
-
-def absa_segment(tokens: Sequence[str], aspect: tuple[int, int], opinion: tuple[int, int], category: object,
-                 emotion: str, domain: str) -> dict:
-    """One canonical segment from one ABSA quadruple."""
-    path = category_path(domain, category)
-    content = span_text(tokens, *aspect, "aspect") or span_text(tokens, *opinion, "opinion") or " ".join(tokens)
-    return {"content": content, "L1": path[0], "L2": path[1], "L3": path[2], "emotion": emotion}
-
-
-def dedupe(segments: list[dict]) -> tuple[list[dict], int]:
-    """Keep one segment per (content, path, emotion): several opinions on one aspect label it once.
-
-    Returns the kept segments and how many were merged into them, which the report counts.
-    """
-    seen: set[tuple] = set()
-    out = []
-    for seg in segments:
-        key = tuple(seg.values())
-        if key not in seen:
-            seen.add(key)
-            out.append(seg)
-    return out, len(segments) - len(out)
-
-
-def add_absa(col: Collector, converted: tuple[dict, int], source: Path, line: int) -> None:
-    """Store one MEMD/ACOS comment and count the duplicate segments merged in it."""
-    comment, merged = converted
-    col.add(comment, source=source, lines=line)
-    col.counts["duplicate_segments_merged"] += merged
 
 
 def _span(obj: object, tokens: Sequence[str], what: str) -> tuple[int, int]:
