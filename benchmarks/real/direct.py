@@ -1,10 +1,11 @@
 """Run the benchmark series without DVC, for a machine that has none (the lent GPU box: no dvc, no network).
 
 The commands are the project's own: dvc.yaml's `cmd`s, with `foreach` and `${...}` expanded as DVC expands them
-(tests/test_bench_direct.py checks the expansion against dvc.lock). What DVC's cache decides is fixed here:
-the shared stages run once in a base project, and each run reruns exactly what `dvc exp run -S mix=..` reruns
-(mix, decontam, sft, the SFT evaluations, report; `general` too when its source differs). Independent runs go
-in parallel, each in its own copy of the project, so a small model keeps a big GPU busy.
+(tests/unit/benchmarks/test_bench_direct.py checks the expansion against dvc.lock). What DVC's cache decides is
+fixed here: the shared stages run once in a base project, and each run reruns exactly what
+`dvc exp run -S mix=..` reruns (mix, decontam, sft, the SFT evaluations, report; `general` too when its source
+differs). Independent runs go in parallel, each in its own copy of the project, so a small model keeps a big GPU
+busy.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The bad-input matrix: every case names the file, the line and the fix; lenient mode accounts for every row.
 
 MMLU-source cases (missing subject, answer out of range, empty choice) live beside their loader in
-tests/test_mmlu.py; model-output fuzzing in tests/test_fuzz_outputs.py.
+tests/unit/eval/test_mmlu.py; model-output fuzzing in tests/unit/eval/test_fuzz_outputs.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from voc.data.comments import load_comments
 from voc.data.mixing import validate_mix
 from voc.data.replay import validate_sources
 
-FIX = Path(__file__).parent / "fixtures" / "bad_input"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "bad_input"
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_prepare_reports_every_span_outcome_in_data_json(tmp_path):
     import yaml
     from click.testing import CliRunner
 
-    root = Path(__file__).parents[1]
+    root = Path(__file__).resolve().parents[3]
     spec = importlib.util.spec_from_file_location("prepare_stage", root / "stages" / "prepare.py")
     stage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(stage)
@@ -256,7 +256,7 @@ def test_whole_params_file_is_checked_before_any_stage_runs(tmp_path, change, wo
 
     from voc.core.params import load_params
 
-    params = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+    params = yaml.safe_load((Path(__file__).resolve().parents[3] / "params.yaml").read_text())
     change(params)
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))

@@ -14,7 +14,7 @@ from voc.eval import mmlu as mmlu_mod
 from voc.eval.mmlu import evaluate_mmlu, format_prompt, limit_rows
 from voc.model.loading import load_model
 
-CSV_DIR = Path(__file__).parent / "fixtures" / "evals" / "mmlu_csv"
+CSV_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "evals" / "mmlu_csv"
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_hf_source_uses_load_dataset(tmp_path, monkeypatch):
     import datasets
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
-    rev = "a" * 40  # hf: sources are pinned to a commit (see tests/test_assets.py for the refusal without one)
+    rev = "a" * 40  # hf: sources are pinned to a commit (tests/unit/assets/test_assets.py: the refusal without one)
     info = materialize_mmlu("hf:cais/mmlu", tmp_path / "out", None, tmp_path / "cache", revision=rev)
     assert calls == [("cais/mmlu", "all", rev)] and (info["dev"], info["test"]) == (1, 1)
     assert read_jsonl(tmp_path / "out" / "test.jsonl")[0]["answer"] == 2

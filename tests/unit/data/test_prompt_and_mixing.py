@@ -11,7 +11,7 @@ from voc.data.mixing import allocate, general_target, mix_records
 from voc.data.prompt import build_messages, grouped, render_taxonomy, system_prompt, target_json
 from voc.data.replay import load_json_source, load_replay_prompts, replay_records, to_messages
 
-FIX = Path(__file__).parent / "fixtures" / "bad_input"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "bad_input"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_an_unsorted_taxonomy_writes_each_parent_once(tmp_path):
 
 
 def test_a_sorted_taxonomy_renders_in_row_order():
-    demo = load_taxonomy(Path(__file__).parents[1] / "data" / "raw" / "demo" / "taxonomy.csv")
+    demo = load_taxonomy(Path(__file__).resolve().parents[3] / "data" / "raw" / "demo" / "taxonomy.csv")
     assert grouped(demo.leaves) == list(demo.leaves)  # so the demo's prompt is the same as before grouping
     tax = Taxonomy(levels=("L1", "L2"), leaves=(("B", "x"), ("A", "y"), ("B", "z")))
     assert grouped(tax.leaves) == [("B", "x"), ("B", "z"), ("A", "y")]

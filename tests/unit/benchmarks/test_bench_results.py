@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks/real"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks/real"))
 
 from results import markdown_report, merge_sessions  # noqa: E402
 

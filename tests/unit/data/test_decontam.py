@@ -16,7 +16,7 @@ from voc.data.decontam import ContaminationError, decontaminate, find_hits, norm
 from voc.data.decontam_sets import load_test_sets
 
 _spec = importlib.util.spec_from_file_location(
-    "stage_decontam", Path(__file__).resolve().parents[1] / "stages" / "decontam.py")
+    "stage_decontam", Path(__file__).resolve().parents[3] / "stages" / "decontam.py")
 stage = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(stage)
 

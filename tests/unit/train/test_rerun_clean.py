@@ -2,7 +2,7 @@
 
 Wall-clock timings differ on every run. Written into a metrics file that git tracks or DVC hashes, they make
 every `make repro` rewrite that file and dvc.lock even when every result is identical. So timings go to the
-log only. The full `dvc repro -f` check on the tiny pipeline is in tests/test_e2e_pipeline.py (slow).
+log only. The full `dvc repro -f` check on the tiny pipeline is in tests/integration/test_e2e_pipeline.py (slow).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from tiny import repo_params
 
 from voc.train.sft import train_sft
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 STEPS = 8  # two epochs of 4 batches: the resume also crosses an epoch boundary
 
 

@@ -239,7 +239,7 @@ def test_assets_stage_writes_the_model_commit_to_assets_json(tiny_model_dir, tmp
     from voc.core.files import read_json
 
     general_eval_fixture(tmp_path / "ge")
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     p = yaml.safe_load((root / "params.yaml").read_text())
     p["model"].update(source="hf:org/tiny", sha256=None, revision=REV)
     p["mmlu"].update(source=str(root / "tests/fixtures/evals/mmlu_csv"), sha256=None)

@@ -10,7 +10,7 @@ import pytest
 from voc.core.errors import InputError
 from voc.eval.probe import CONSTRAINT_PARAMS, check_constraint, detect_language, load_prompts, probe_report
 
-PROMPTS = Path(__file__).resolve().parents[1] / "data" / "raw" / "general_prompts.jsonl"
+PROMPTS = Path(__file__).resolve().parents[3] / "data" / "raw" / "general_prompts.jsonl"
 
 # (constraint, passing response, failing response)
 CASES = [

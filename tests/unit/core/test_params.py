@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from voc.core.errors import ParamsError
 from voc.core.params import check_sft_params, load_params, validate_params
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
 NAN, INF = float("nan"), float("inf")
 REV = "0123456789abcdef0123456789abcdef01234567"

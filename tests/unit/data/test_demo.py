@@ -14,7 +14,7 @@ from voc.core.files import read_jsonl
 from voc.core.taxonomy import load_taxonomy, path_key
 from voc.data.demo.generate import generate_demo, main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 COMMITTED = ROOT / "data" / "raw" / "demo"
 # Every English subject starts with "the", "my" or "after"; none of the translations contains these words.
 ENGLISH_MARKERS = re.compile(r"\b(the|my|after)\b", re.IGNORECASE)

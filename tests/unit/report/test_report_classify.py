@@ -11,7 +11,7 @@ from voc.core.taxonomy import load_taxonomy
 from voc.eval.classify import classify_outputs, mark_segments, read_inputs
 from voc.report.summary import print_summary, ratio, summarize
 
-FIX = Path(__file__).parent / "fixtures" / "bad_input"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "bad_input"
 
 
 def write(p: Path, obj) -> None:

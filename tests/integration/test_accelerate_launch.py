@@ -13,7 +13,7 @@ from tiny import repo_params
 
 from voc.model.loading import load_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_two_process_cpu_launch_trains_and_saves_a_loadable_model(tmp_path, tiny_model_dir):

@@ -20,9 +20,9 @@ from voc.importers.common import write_import
 from voc.importers.csvfmt import import_csv
 from voc.importers.memd import import_memd
 
-FIX = Path(__file__).parent / "fixtures" / "importers"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "importers"
 REAL_DE = FIX / "bedrock_real_de.jsonl"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[4] / "shared" / "data"
 DE_CONTENTS = ["Die Kamera ist super", "Die Nachtsicht ist leider schlecht", "Die App stürtzt ständig ab",
                "Der Versand war schnell", "Der Preis ist okay"]
 E4 = {"E1": "L1", "E2": "L2", "E3": "L3", "E4": "L4"}

@@ -25,7 +25,7 @@ from voc.model.loading import load_model, load_tokenizer
 from voc.train.examples import build_dataset, token_length_stats, tokenize_example
 from voc.train.sft import train_sft
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 SYSTEM = "Label the comment."
 TARGET = '[{"content": "app crashes", "L1": "App", "emotion": "negative"}]'
 

@@ -21,7 +21,7 @@ from voc.importers.csvfmt import import_csv
 from voc.importers.export import export_bedrock, to_bedrock
 from voc.importers.memd import import_memd
 
-FIX = Path(__file__).parent / "fixtures" / "importers"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "importers"
 
 
 def seg(content: str, *labels: str, emotion: str) -> dict:
