@@ -92,28 +92,17 @@ def test_subject_missing_from_test(csv_dir, tmp_path):
         materialize_mmlu(str(csv_dir), tmp_path / "out", None, tmp_path)
 
 
-def test_answer_out_of_range_names_file_and_line(csv_dir, tmp_path):
-    p = csv_dir / "test" / "astronomy_test.csv"
-    p.write_text(p.read_text().replace("Speed,C", "Speed,E"))
-    with pytest.raises(MMLUError, match="answer 'E' is out of range") as e:
+@pytest.mark.parametrize(("csv", "edit", "error", "line"), [
+    ("test/astronomy_test.csv", lambda t: t.replace("Speed,C", "Speed,E"), "answer 'E' is out of range", 2),
+    ("dev/high_school_biology_dev.csv", lambda t: t.replace("Ribosome", " "), "choice B is empty", 1),
+    ("test/high_school_biology_test.csv", lambda t: t + "Too,few,columns\n", "expected 6 columns", 3),
+], ids=["answer_out_of_range", "empty_choice", "wrong_column_count"])
+def test_bad_csv_row_names_file_and_line(csv_dir, tmp_path, csv, edit, error, line):
+    p = csv_dir / csv
+    p.write_text(edit(p.read_text()))
+    with pytest.raises(MMLUError, match=error) as e:
         materialize_mmlu(str(csv_dir), tmp_path / "out", None, tmp_path)
-    assert (e.value.path, e.value.line) == (str(p), 2)
-
-
-def test_empty_choice_names_file_and_line(csv_dir, tmp_path):
-    p = csv_dir / "dev" / "high_school_biology_dev.csv"
-    p.write_text(p.read_text().replace("Ribosome", " "))
-    with pytest.raises(MMLUError, match="choice B is empty") as e:
-        materialize_mmlu(str(csv_dir), tmp_path / "out", None, tmp_path)
-    assert (e.value.path, e.value.line) == (str(p), 1)
-
-
-def test_wrong_column_count(csv_dir, tmp_path):
-    p = csv_dir / "test" / "high_school_biology_test.csv"
-    p.write_text(p.read_text() + "Too,few,columns\n")
-    with pytest.raises(MMLUError, match="expected 6 columns") as e:
-        materialize_mmlu(str(csv_dir), tmp_path / "out", None, tmp_path)
-    assert e.value.line == 3
+    assert (e.value.path, e.value.line) == (str(p), line)
 
 
 def test_save_to_disk_answer_out_of_range(tmp_path):
