@@ -7,10 +7,10 @@ set would let its items leak into training while the report says "0 hits".
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from voc.core.errors import InputError
+from voc.core.files import iter_jsonl
 from voc.eval.probe import load_prompts
 
 RERUN_FIX = "re-run the stage that prepares this test set"
@@ -19,21 +19,14 @@ RERUN_FIX = "re-run the stage that prepares this test set"
 def _read_texts(path: Path, keys: tuple[str, ...]) -> list[str]:
     """The text of every JSONL row: the first of `keys` present, a string or a list of strings."""
     out: list[str] = []
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(str(path), line_no, f"not valid JSON ({e.msg})", "rewrite the line") from e
-            value = next((row[k] for k in keys if k in row), None) if isinstance(row, dict) else None
-            if isinstance(value, str):
-                out.append(value)
-            elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-                out.extend(value)
-            else:
-                raise InputError(str(path), line_no, f"no text in field {' or '.join(keys)}", RERUN_FIX)
+    for line_no, row in iter_jsonl(path, RERUN_FIX):  # the one user-JSONL reader: BOM, bad bytes, non-objects
+        value = next((row[k] for k in keys if k in row), None)
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            out.extend(value)
+        else:
+            raise InputError(str(path), line_no, f"no text in field {' or '.join(keys)}", RERUN_FIX)
     return out
 
 
