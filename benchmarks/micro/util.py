@@ -1,5 +1,4 @@
-"""Shared helpers for the speed benchmarks: the tiny test model (imported from tests/tiny.py by path), timing,
-and a one-line machine description."""
+"""Shared helpers for the speed benchmarks: the tiny test model, timing, and a one-line machine description."""
 
 from __future__ import annotations
 
@@ -11,11 +10,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny_model_dir() -> Path:
-    """Build the 2-layer test Llama into a temp folder (seconds, no network)."""
+    """Build the 2-layer test Llama into a temp folder (seconds, no network). tests/ is no package (pytest puts it on
+    its own path), so its tiny.py is loaded from its file rather than by putting tests/ on sys.path."""
     spec = importlib.util.spec_from_file_location("voc_tests_tiny", ROOT / "tests/tiny.py")
     tiny = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tiny)
@@ -47,6 +47,7 @@ def best_time(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
 
 
 def machine() -> str:
+    """The GPU when CUDA is up, else the CPU model, cores and torch threads: what a timing depends on."""
     import torch
 
     if torch.cuda.is_available():

@@ -1,21 +1,16 @@
 """Log-likelihood scoring (`voc.model.loglik.loglikelihoods`, as used by MMLU and the general suite): unbatched
 (batch_size=1) vs batched, measured side by side in one process on the same MMLU-shaped requests.
 
-    python benchmarks/bench_loglik.py                      # tiny test model, seconds
-    python benchmarks/bench_loglik.py --model models/base  # the real base model
+    python -m benchmarks.micro.loglik                      # tiny test model, seconds
+    python -m benchmarks.micro.loglik --model models/base  # the real base model
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import best_time, load, machine  # noqa: E402
-
-from voc.model.loglik import loglikelihoods  # noqa: E402
+from benchmarks.micro.util import best_time, load, machine
+from voc.model.loglik import loglikelihoods
 
 
 def requests(n_questions: int) -> list[tuple[str, str]]:

@@ -1,21 +1,16 @@
 """Greedy generation throughput with `voc.model.generate.generate`: one prompt at a time vs batched, measured side by
 side in one process on the same prompts.
 
-    python benchmarks/bench_generation.py                      # tiny test model, seconds
-    python benchmarks/bench_generation.py --model models/base  # the real base model
+    python -m benchmarks.micro.generation                      # tiny test model, seconds
+    python -m benchmarks.micro.generation --model models/base  # the real base model
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import best_time, load, machine  # noqa: E402
-
-from voc.model.loading import chat_prompt, generate  # noqa: E402
+from benchmarks.micro.util import best_time, load, machine
+from voc.model.generate import chat_prompt, generate
 
 TOPICS = ["the battery", "the screen", "delivery", "the keyboard", "customer support", "the price", "the fan noise",
           "the touchpad"]
