@@ -7,7 +7,8 @@ from pathlib import Path
 from voc.core.errors import InputError
 from voc.core.files import decode_user_file, iter_jsonl
 from voc.core.taxonomy import Taxonomy
-from voc.eval.parsing import INVALID, normalize_labels, parse_output
+from voc.eval.parsing import INVALID
+from voc.eval.predictions import parse_row
 
 
 def mark_segments(segments: list[dict], taxonomy: Taxonomy) -> list[dict]:
@@ -20,11 +21,12 @@ def mark_segments(segments: list[dict], taxonomy: Taxonomy) -> list[dict]:
 
 
 def classify_outputs(texts: list[str], raws: list[str], taxonomy: Taxonomy) -> list[dict]:
+    """One row per comment, parsed by the eval stage's own `parse_row`, so a classified comment reads exactly
+    as the evaluation scored it; `valid` only when the output parsed and every label is a taxonomy leaf."""
     rows = []
     for text, raw in zip(texts, raws, strict=True):
-        parsed = parse_output(raw, taxonomy.levels)
-        segments, _ = normalize_labels(parsed.segments, taxonomy)
-        segments = mark_segments(segments, taxonomy)
+        parsed = parse_row(raw, taxonomy)
+        segments = mark_segments(parsed.segments, taxonomy)
         rows.append({"text": text, "segments": segments, "status": parsed.status,
                      "valid": parsed.status not in INVALID and all(s["in_taxonomy"] for s in segments), "raw": raw})
     return rows

@@ -168,8 +168,9 @@ def _parse(raw: str, levels: Sequence[str]) -> ParseResult:
     return ParseResult(segments, status, json_valid, found[1] and _complete(segments, fields))
 
 
-def _norm(value: str) -> str:
-    return " ".join(value.split()).casefold()
+def norm_text(value: object) -> str:
+    """Text folded for matching up to case and whitespace: label names here, comment grounding in scoring."""
+    return " ".join(str(value).split()).casefold()
 
 
 def normalize_labels(segments: list[dict], taxonomy: Taxonomy) -> tuple[list[dict], int]:
@@ -182,7 +183,7 @@ def normalize_labels(segments: list[dict], taxonomy: Taxonomy) -> tuple[list[dic
     for level in range(1, taxonomy.depth + 1):
         table: dict[str, str | None] = {}
         for name in taxonomy.names_at(level):
-            table[_norm(name)] = None if _norm(name) in table else name
+            table[norm_text(name)] = None if norm_text(name) in table else name
         lookup.append(table)
     out, changed = [], 0
     for seg in segments:
@@ -190,11 +191,11 @@ def normalize_labels(segments: list[dict], taxonomy: Taxonomy) -> tuple[list[dic
         for level, key in enumerate(taxonomy.levels):
             value = new.get(key)
             if isinstance(value, str) and value not in taxonomy.names_at(level + 1):
-                canonical = lookup[level].get(_norm(value))
+                canonical = lookup[level].get(norm_text(value))
                 if canonical is not None and canonical != value:
                     new[key], changed = canonical, changed + 1
         emotion = new.get("emotion")
-        if isinstance(emotion, str) and _norm(emotion) != emotion:
-            new["emotion"], changed = _norm(emotion), changed + 1
+        if isinstance(emotion, str) and norm_text(emotion) != emotion:
+            new["emotion"], changed = norm_text(emotion), changed + 1
         out.append(new)
     return out, changed

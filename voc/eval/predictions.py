@@ -1,18 +1,44 @@
 """VOC evaluation: generate classifications for the test split, parse them robustly, keep every raw output.
 
 Scoring itself lives in `voc.eval.scoring.metrics`; this module only turns a model + test records into prediction rows.
+Each raw output is parsed here once (`parse_row`), for every reader: the eval stage's rows, `voc classify`, and
+both scorers (our lenient segments and the Nova-rule values travel in the row).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from voc.core.stats import percentile
 from voc.core.taxonomy import Taxonomy
 from voc.eval.parsing import normalize_labels, parse_output
-from voc.train.examples import answer_token_lengths, percentile
+from voc.eval.scoring.nova import NOVA_FIELD, nova_values
+from voc.train.examples import answer_token_lengths
 
 log = logging.getLogger("voc.eval.predictions")
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    """Everything read from one raw output: the lenient parse with labels normalized to the taxonomy, how it
+    parsed, and the published Nova scorer's values per level (its literal rules, kept apart from ours)."""
+
+    segments: list[dict]
+    status: str
+    json_valid: bool
+    schema_complete: bool
+    labels_case_fixed: int
+    nova: dict[str, list[str]]
+
+
+def parse_row(raw: str, taxonomy: Taxonomy) -> ParsedRow:
+    """Parse one raw output, once, into the fields every reader of a prediction needs (never raises)."""
+    parsed = parse_output(raw, taxonomy.levels)
+    segments, fixed_case = normalize_labels(parsed.segments, taxonomy)
+    return ParsedRow(segments, parsed.status, parsed.json_valid, parsed.schema_complete, fixed_case,
+                     nova_values(raw, segments, taxonomy.levels))
 
 
 def answer_budget(records: Sequence[dict], tokenizer, max_new_tokens: int) -> dict:
@@ -28,15 +54,14 @@ def answer_budget(records: Sequence[dict], tokenizer, max_new_tokens: int) -> di
 
 def prediction_rows(records: Sequence[dict], outputs: Sequence[str], taxonomy: Taxonomy,
                     hits: Sequence[bool] | None = None) -> list[dict]:
-    """One row per test comment: gold, parsed prediction, raw output and parse status (never raises);
-    with `hits`, whether the output hit eval.max_new_tokens."""
+    """One row per test comment: gold, parsed prediction, raw output, parse status and the Nova-rule values
+    (never raises); with `hits`, whether the output hit eval.max_new_tokens."""
     rows = []
     for i, (rec, raw) in enumerate(zip(records, outputs, strict=True)):
-        parsed = parse_output(raw, taxonomy.levels)
-        segments, fixed_case = normalize_labels(parsed.segments, taxonomy)
-        rows.append({"id": rec["id"], "text": rec["text"], "gold": rec["segments"], "pred": segments, "raw": raw,
-                     "status": parsed.status, "json_valid": parsed.json_valid,
-                     "schema_complete": parsed.schema_complete, "labels_case_fixed": fixed_case})
+        p = parse_row(raw, taxonomy)
+        rows.append({"id": rec["id"], "text": rec["text"], "gold": rec["segments"], "pred": p.segments, "raw": raw,
+                     "status": p.status, "json_valid": p.json_valid, "schema_complete": p.schema_complete,
+                     "labels_case_fixed": p.labels_case_fixed, NOVA_FIELD: p.nova})
         if hits is not None:
             rows[-1]["hit_max_new_tokens"] = bool(hits[i])
     return rows

@@ -6,10 +6,10 @@ stage counts tokens the way training does.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 
 from voc.core.errors import InputError, ParamsError, VocError
+from voc.core.stats import percentile
 
 IGNORE_INDEX = -100  # the label value torch's cross-entropy skips
 
@@ -64,12 +64,6 @@ def encode(messages: Sequence[dict], tokenizer) -> tuple[list[int], list[int]]:
     """
     prompt, completion = split_prompt_completion(messages, tokenizer)
     return _ids(tokenizer, prompt), _ids(tokenizer, _trim_after_eos(completion, tokenizer.eos_token))
-
-
-def percentile(values: Sequence[int], q: float) -> int:
-    """Nearest-rank percentile: the smallest value that at least a share `q` of `values` do not exceed."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else 0
 
 
 def _summary(values: Sequence[int]) -> dict[str, int]:

@@ -14,7 +14,7 @@ from voc.eval.scoring.metrics import (
     score_predictions,
     tail_buckets,
 )
-from voc.eval.scoring.nova import nova_labels
+from voc.eval.scoring.nova import item_values, nova_labels
 
 TAX = Taxonomy(levels=("L1", "L2"), leaves=(("App", "Login"), ("App", "Speed"), ("App", "Other"),
                                             ("Store", "Staff"), ("Store", "Other")))
@@ -124,7 +124,7 @@ def test_nova_cuts_leaf_at_colon_and_falls_back_to_regex():
 
 def test_nova_labels_dedupe_and_cap_at_ten():
     segs = [{"L2": name} for name in "abcaefghijklm"]  # 'a' repeats; 12 distinct names
-    assert nova_labels(segs, "L2", is_leaf=True) == list("abcefghijk")
+    assert nova_labels(item_values(segs, "L2"), is_leaf=True) == list("abcefghijk")
 
 
 def test_validity_rates():

@@ -10,14 +10,21 @@ import json
 
 from test_scoring import seg
 
-from voc.eval.scoring.nova import nova_labels, nova_scores, weighted_prf
+from voc.eval.scoring.nova import NOVA_FIELD, item_values, nova_labels, nova_scores, nova_values, weighted_prf
 
 LEVELS = ("L1", "L2")
 
 
 def row(gold: list[str], raw: str) -> dict:
-    """A prediction row: gold leaves as "L1/L2" paths, the model's raw output as text."""
-    return {"id": "r", "text": "x", "gold": [seg(path) for path in gold], "pred": [], "raw": raw, "status": "ok"}
+    """A prediction row as the eval stage writes it: gold leaves as "L1/L2" paths, the model's raw output as
+    text, and the raw output's Nova-rule values, parsed once."""
+    return {"id": "r", "text": "x", "gold": [seg(path) for path in gold], "pred": [], "raw": raw, "status": "ok",
+            NOVA_FIELD: nova_values(raw, [], LEVELS)}
+
+
+def labels(raw: str, key: str, is_leaf: bool) -> list[str]:
+    """The labels the scorer takes from one raw output at one level."""
+    return nova_labels(nova_values(raw, [], LEVELS)[key], is_leaf)
 
 
 def f1s(rows: list[dict]) -> tuple[float, float]:
@@ -33,7 +40,7 @@ def test_rule1_list_repr_wrapper_is_stripped_before_the_json_parse():
     # Without the strip, '[' .. ']' spans the quotes, json.loads fails and the regex would read the nested
     # "L2": "Speed" first -> [Speed, Login] truncated to [Speed] -> F1 0.
     raw = "['" + '[{"alt": {"L2": "Speed"}, "L1": "App", "L2": "Login"}]' + "']"
-    assert nova_labels(raw, "L2", is_leaf=True) == ["Login"]
+    assert labels(raw, "L2", is_leaf=True) == ["Login"]
     assert f1s([row(["App/Login"], raw)]) == (1.0, 1.0)
 
 
@@ -46,7 +53,7 @@ def test_rule1_text_from_first_to_last_bracket_else_regex_over_the_whole_text():
     # unclosed "Sta does not. L1 [App, Store] == gold -> 1.0. L2 pairs (Login,Login), (Staff,''):
     # Login P1 R1 F1 (support 1), Staff 0 (support 1) -> weighted F1 (1 + 0) / 2 = 0.5
     cut = '[{"L1": "App", "L2": "Login"}, {"L1": "Store", "L2": "Sta'
-    assert nova_labels(cut, "L1", is_leaf=False) == ["App", "Store"]
+    assert labels(cut, "L1", is_leaf=False) == ["App", "Store"]
     assert f1s([row(["App/Login", "Store/Staff"], cut)]) == (1.0, 0.5)
 
 
@@ -56,7 +63,7 @@ def test_rule2_items_without_the_key_are_skipped_not_blank():
     # L2 values from the items that have "L2": [Login, Staff] == gold -> 1.0.
     # A '' placeholder for the first item would pair (Login,''), (Staff,Login) -> 0.
     raw = json.dumps([{"L1": "App"}, {"L1": "App", "L2": "Login"}, {"L1": "Store", "L2": "Staff"}])
-    assert nova_labels(raw, "L2", is_leaf=True) == ["Login", "Staff"]
+    assert labels(raw, "L2", is_leaf=True) == ["Login", "Staff"]
     assert f1s([row(["App/Login", "Store/Staff"], raw)]) == (1.0, 1.0)
 
 
@@ -66,7 +73,7 @@ def test_rule2_keys_are_case_sensitive_on_both_paths():
     assert f1s([row(["App/Login"], parsed)]) == (0.0, 1.0)
     # the regex fallback (unclosed list) matches keys exactly too
     broken = '[{"l1": "App", "L2": "Login"'
-    assert nova_labels(broken, "L1", is_leaf=False) == []
+    assert labels(broken, "L1", is_leaf=False) == []
     assert f1s([row(["App/Login"], broken)]) == (0.0, 1.0)
 
 
@@ -74,11 +81,11 @@ def test_rule2_only_the_leaf_is_cut_at_the_colon_and_stripped():
     # L1 is compared as written: pred ["App ", "Store: shop"] vs gold [App, Store] -> no hit -> F1 0
     # L2: " Login: cannot sign in " -> " Login" -> "Login"; "Staff" -> [Login, Staff] == gold -> 1.0
     raw = json.dumps([{"L1": "App ", "L2": " Login: cannot sign in "}, {"L1": "Store: shop", "L2": "Staff"}])
-    assert nova_labels(raw, "L1", is_leaf=False) == ["App ", "Store: shop"]
+    assert labels(raw, "L1", is_leaf=False) == ["App ", "Store: shop"]
     assert f1s([row(["App/Login", "Store/Staff"], raw)]) == (0.0, 1.0)
     # the gold side goes through the same rule: a described gold leaf is cut to its name
     gold = [{"L1": "App", "L2": "Login: cannot sign in"}]
-    assert nova_labels(gold, "L2", is_leaf=True) == ["Login"]
+    assert nova_labels(item_values(gold, "L2"), is_leaf=True) == ["Login"]
 
 
 def test_rule2_empty_labels_skipped_then_deduplicated_then_ten_kept():
@@ -88,8 +95,7 @@ def test_rule2_empty_labels_skipped_then_deduplicated_then_ten_kept():
     # weighted P = R = F1 = 9/10 = 0.9. L1: gold [App], pred [App] -> 1.0
     names = "abcdefghijk"
     pred = [{"L1": "App", "L2": ""}, {"L2": ": no name"}, *({"L2": n} for n in "aabcdefghikj")]
-    labels = nova_labels(json.dumps(pred), "L2", is_leaf=True)
-    assert labels == list("abcdefghik")
+    assert labels(json.dumps(pred), "L2", is_leaf=True) == list("abcdefghik")
     assert f1s([row([f"App/{n}" for n in names], json.dumps(pred))]) == (1.0, 0.9)
 
 
@@ -162,3 +168,24 @@ def test_cases_pooled():
     rounded = {lvl: {k: round(v, 4) for k, v in s.items()} for lvl, s in out.items()}
     assert rounded == {"L1": {"precision": 0.7986, "recall": 0.6667, "f1": 0.7265},
                        "L2": {"precision": 0.7958, "recall": 0.6667, "f1": 0.7247}}
+
+
+# -- one parse per row -----------------------------------------------------------------------------------------
+
+def test_the_scorer_reads_the_rows_stored_parse_not_raw():
+    # the stored values say [App/Login] (F1 1.0); raw, were it parsed again, says [Store/Staff] (F1 0)
+    stale = {**row(["App/Login"], CASES["clean"][1]), "raw": '[{"L1": "Store", "L2": "Staff"}]'}
+    assert f1s([stale]) == (1.0, 1.0)
+
+
+def test_rows_without_stored_values_are_parsed_on_read():
+    # predictions written before rows carried `nova_pred` score exactly as the stage's rows do
+    old = [{k: v for k, v in row(*case).items() if k != NOVA_FIELD} for case in CASES.values()]
+    assert nova_scores(old, LEVELS) == nova_scores([row(*case) for case in CASES.values()], LEVELS)
+    assert f1s([old[list(CASES).index("cut_mid_segment")]]) == (1.0, 0.5)
+    # a stored reading that lacks a level (another taxonomy) is not trusted either
+    partial = {**row(["App/Login"], CASES["clean"][1]), NOVA_FIELD: {"L1": ["App"]}}
+    assert f1s([partial]) == (1.0, 1.0)
+    # no raw text at all: the parsed `pred` segments are read by the same rules
+    no_raw = {**old[0], "raw": None, "pred": [seg("App/Login")]}
+    assert f1s([no_raw]) == (1.0, 1.0)

@@ -1,9 +1,10 @@
 """Everything a VOC owner asks about a model's predictions: accuracy per level, hierarchy-aware and
 segment-level scores, output validity, long-tail behaviour and the most common confusions.
 
-Input rows are `{"id","text","gold","pred","raw","status"}` (see README conventions). The headline `f1` is
-the set-based leaf micro F1; the Nova-compatible numbers (`nova_*`) are reported beside it for comparison
-with published results. The rules behind each number are in docs/scoring.md.
+Input rows are `{"id","text","gold","pred","raw","status"}` (see README conventions), plus the Nova-rule values
+`nova_pred` the eval stage stores (re-parsed from `raw` when absent). The headline `f1` is the set-based leaf micro
+F1; the Nova-compatible numbers (`nova_*`) are reported beside it for comparison with published results. The rules
+behind each number are in docs/scoring.md.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from voc.core.taxonomy import Taxonomy, path_key
-from voc.eval.parsing import INVALID, STATUSES, parse_output
+from voc.eval.parsing import INVALID, STATUSES, norm_text, parse_output
 from voc.eval.scoring.nova import nova_scores
 from voc.eval.scoring.sets import (
     ancestor_labels,
@@ -75,10 +76,6 @@ def _emotions_by_leaf(segments: list[dict], levels: Sequence[str]) -> dict[str, 
     return out
 
 
-def _norm_text(text: object) -> str:
-    return " ".join(str(text).split()).casefold()
-
-
 def output_flags(row: dict, levels: Sequence[str]) -> tuple[bool, bool]:
     """(json_valid, schema_complete) for a row: its own flags when the eval stage stored them, else from
     re-parsing `raw`, else from `status` and the parsed segments."""
@@ -100,13 +97,13 @@ def validity(rows: Sequence[dict], preds: list[list[dict]], taxonomy: Taxonomy) 
     leaves = set(taxonomy.leaves)
     in_tax = consistent = grounded = total = 0
     for row, segments in zip(rows, preds, strict=True):
-        text = _norm_text(row.get("text", ""))
+        text = norm_text(row.get("text", ""))
         for seg in segments:
             total += 1
             path = tuple(v if isinstance(v, str) else None for v in (seg.get(k) for k in levels))
             in_tax += all(v in names[i] for i, v in enumerate(path))
             consistent += path in leaves
-            content = _norm_text(seg.get("content", "")) if isinstance(seg.get("content"), str) else ""
+            content = norm_text(seg.get("content", "")) if isinstance(seg.get("content"), str) else ""
             grounded += bool(content) and content in text
     seg_n = max(total, 1)
     return {"json_valid_rate": json_ok / n, "schema_complete_rate": schema_ok / n,
@@ -174,7 +171,7 @@ def score_predictions(rows: Sequence[dict], taxonomy: Taxonomy, train_counts: di
     per_level = level_scores(golds, preds, levels)
     leaf = per_level[levels[-1]]["micro"]
     emo_acc, emo_n = emotion_accuracy(golds, preds, levels)
-    nova = nova_scores(rows, levels)  # reads each row's raw output itself, by the published scorer's rules
+    nova = nova_scores(rows, levels)  # the published scorer's rules, on each row's stored Nova-rule values
     metrics = {
         "n": len(rows),
         "f1": leaf["f1"], "precision": leaf["precision"], "recall": leaf["recall"],

@@ -5,6 +5,9 @@ The rules (docs/scoring.md, "Nova-compatible mode") are kept literal on purpose,
 case-sensitive, only the leaf is stripped, and gold and predicted labels are paired *by position*. A
 friendlier rule here would make the number incomparable with the published one, which is its only use; the
 set-based metrics in voc.eval.scoring.metrics are the headline.
+
+The parse (`nova_values`) runs once per output, when `voc.eval.predictions` builds its row, and the row keeps
+the result beside our lenient parse; the scorer reads it from there (`pred_values`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from voc.eval.scoring.sets import ZERO, as_segments, dedupe
 
 MAX_LABELS = 10  # the published scorer keeps at most 10 labels per comment and level
 WRAPPER = ("['", "']")  # outputs stored as a Python list repr of one string
+NOVA_FIELD = "nova_pred"  # the prediction row field holding `nova_values` of its raw output
 
 
 def parse_items(raw: str) -> list | None:
@@ -51,21 +55,27 @@ def regex_values(raw: str, key: str) -> list[str]:
     return out
 
 
-def level_values(source: str | list, key: str) -> list:
-    """Raw values at `key`: from each item that has the key (parsed `raw` text, or an already-parsed list
-    such as the gold segments); the regex over the whole text when the text does not parse."""
-    items = source if isinstance(source, list) else parse_items(source)
-    if items is None:
-        return regex_values(str(source), key)
-    return [item[key] for item in items if isinstance(item, dict) and key in item]
+def item_values(items: Sequence, key: str) -> list[str]:
+    """The string values at `key` of the items that have it: items without the key, and items that are not
+    objects, add nothing (no '' placeholder to shift the pairing). Only strings are labels, as the regex
+    fallback can see no other kind either."""
+    return [item[key] for item in items if isinstance(item, dict) and isinstance(item.get(key), str)]
 
 
-def nova_labels(source: str | list, key: str, is_leaf: bool) -> list[str]:
-    """The labels one comment contributes at one level: only string values count (the regex fallback can see
-    no other kind either); the leaf is cut at the first ':' and stripped, other levels stay as written;
-    empty labels are skipped; de-duplicated in first-seen order; at most 10."""
+def nova_values(raw: object, segments: Sequence[dict], levels: Sequence[str]) -> dict[str, list[str]]:
+    """The published scorer's reading of one output, per level: the values of the items `parse_items` finds
+    in `raw`, or the regex's when it finds none. Parsed once per output, when its prediction row is built; an
+    output that is not text (no `raw`) is read from its parsed `segments` instead."""
+    items = parse_items(raw) if isinstance(raw, str) else list(segments)
+    return {key: regex_values(str(raw), key) if items is None else item_values(items, key) for key in levels}
+
+
+def nova_labels(values: Sequence, is_leaf: bool) -> list[str]:
+    """The labels one comment contributes at one level, from its values there: only strings count; the leaf
+    is cut at the first ':' and stripped, other levels stay as written; empty labels are skipped;
+    de-duplicated in first-seen order; at most 10."""
     names = []
-    for value in level_values(source, key):
+    for value in values:
         if not isinstance(value, str):
             continue
         name = value.split(":", 1)[0].strip() if is_leaf else value
@@ -89,23 +99,28 @@ def weighted_prf(y_true: list[str], y_pred: list[str]) -> dict[str, float]:
     return {"precision": float(p), "recall": float(r), "f1": float(f)}
 
 
-def pred_source(row: dict) -> str | list:
-    """What the scorer reads for a prediction: the model's `raw` text; rows without one use parsed `pred`."""
-    raw = row.get("raw")
-    return raw if isinstance(raw, str) else as_segments(row.get("pred"))
+def pred_values(row: dict, levels: Sequence[str]) -> dict[str, list]:
+    """The prediction's values per level as the row stores them (`nova_pred`, written by the eval stage).
+    A row without them for every level (predictions written before rows carried them) is parsed on read
+    from its `raw` text, else from its parsed `pred`."""
+    stored = row.get(NOVA_FIELD)
+    if isinstance(stored, dict) and all(isinstance(stored.get(key), list) for key in levels):
+        return stored
+    return nova_values(row.get("raw"), as_segments(row.get("pred")), levels)
 
 
 def nova_scores(rows: Sequence[dict], levels: Sequence[str]) -> dict[str, dict]:
     """Per level, weighted P/R/F1 over the position-paired labels of all comments pooled together. Gold
     labels come from each row's `gold` segments through the same label rules."""
+    golds = [{key: item_values(as_segments(row.get("gold")), key) for key in levels} for row in rows]
+    preds = [pred_values(row, levels) for row in rows]
     out: dict[str, dict] = {}
     for i, key in enumerate(levels):
         is_leaf = i == len(levels) - 1
         y_true: list[str] = []
         y_pred: list[str] = []
-        for row in rows:
-            gold = nova_labels(as_segments(row.get("gold")), key, is_leaf)
-            g, p = paired(gold, nova_labels(pred_source(row), key, is_leaf))
+        for gold, pred in zip(golds, preds, strict=True):
+            g, p = paired(nova_labels(gold[key], is_leaf), nova_labels(pred[key], is_leaf))
             y_true += g
             y_pred += p
         out[key] = weighted_prf(y_true, y_pred)
