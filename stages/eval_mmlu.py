@@ -1,4 +1,4 @@
-"""Stage `eval_mmlu_{base,sft}`: MMLU accuracy by log-likelihood of the answer letter."""
+"""Stage `eval_mmlu@{base,sft}`: MMLU accuracy by log-likelihood of the answer letter."""
 
 from __future__ import annotations
 
@@ -16,13 +16,11 @@ from voc.model.loading import load_model
 @click.option("--data", "data_dir", default="data/prepared/mmlu", type=click.Path(exists=True))
 @click.option("--out", default="metrics/mmlu_base.json", type=click.Path())
 def main(params_path: str, model_dir: str, data_dir: str, out: str) -> None:
-    p = load_params(params_path)
-    cfg = p["mmlu"]
-    # validated: the flags are real YAML booleans, never bool("false")
-    model, tok = load_model(model_dir, p["model"]["trust_remote_code"], p["model"]["allow_pickle"])
+    p = load_params(params_path, "mmlu", "model")
+    model, tok = load_model(model_dir, p.model.trust_remote_code)
     res = evaluate_mmlu(model, tok, read_jsonl(f"{data_dir}/test.jsonl"), read_jsonl(f"{data_dir}/dev.jsonl"),
-                        k_shot=int(cfg.get("k_shot") or 0), limit_per_subject=cfg.get("limit_per_subject"),
-                        batch_size=int(cfg.get("batch_size") or 16))
+                        k_shot=p.mmlu.k_shot, limit_per_subject=p.mmlu.limit_per_subject,
+                        batch_size=p.mmlu.batch_size)
     write_json(out, {"model": model_dir, **res})
     click.echo(f"mmlu {model_dir}: accuracy {res['accuracy']:.4f} (macro {res['macro_accuracy']:.4f}, n={res['n']})")
 

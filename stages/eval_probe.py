@@ -18,12 +18,11 @@ from voc.model.generate import generate_outputs
 @click.option("--out", required=True, type=click.Path())
 @click.option("--details", required=True, type=click.Path(), help="JSONL of prompts, answers and pass/fail")
 def main(params_path: str, model_dir: str, out: str, details: str) -> None:
-    p = load_params(params_path)
-    cfg = p["probe"]
-    prompts = load_prompts(cfg["path"], "probe")
-    answers = generate_outputs(p["eval"]["backend"], model_dir, [[{"role": "user", "content": q["prompt"]}]
-                               for q in prompts], int(cfg["max_new_tokens"]), int(cfg["batch_size"]),
-                               p["model"]["trust_remote_code"], p["model"]["allow_pickle"])
+    p = load_params(params_path, "probe", "eval", "model")
+    prompts = load_prompts(p.probe.path, "probe")
+    answers = generate_outputs(p.eval.backend, model_dir, [[{"role": "user", "content": q["prompt"]}]
+                               for q in prompts], p.probe.max_new_tokens, p.probe.batch_size,
+                               p.model.trust_remote_code)
     report = probe_report(answers, prompts)
     pairs = zip(prompts, answers, strict=True)
     write_jsonl(Path(details), [{"id": q["id"], "prompt": q["prompt"], "constraint": q["constraint"], "answer": a,

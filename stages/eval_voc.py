@@ -33,17 +33,15 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 @click.option("--out", required=True, type=click.Path(), help="metrics JSON")
 @click.option("--details", required=True, type=click.Path(), help="folder for predictions and plot data")
 def main(params_path: str, model_dir: str, name: str, data: str, out: str, details: str) -> None:
-    p = load_params(params_path)
-    ev = p["eval"]
+    p = load_params(params_path, "eval", "model")
+    ev, trust = p.eval, p.model.trust_remote_code
     taxonomy = load_taxonomy(Path(data) / "taxonomy.csv")
-    test = read_jsonl(Path(data) / "test.jsonl")[: ev.get("limit") or None]
+    test = read_jsonl(Path(data) / "test.jsonl")[: ev.limit]
     train_counts = leaf_counts(read_jsonl(Path(data) / "train.jsonl"), taxonomy.levels)
     # warn before generating when eval.max_new_tokens would cut the longer gold-length answers
-    budget = answer_budget(test, load_tokenizer(model_dir, p["model"]["trust_remote_code"] is True),
-                           int(ev["max_new_tokens"]))
-    outputs, hits = generate_outputs_with_hits(ev["backend"], model_dir, [r["messages"][:-1] for r in test],
-                                               int(ev["max_new_tokens"]), int(ev["batch_size"]),
-                                               p["model"]["trust_remote_code"], p["model"]["allow_pickle"])
+    budget = answer_budget(test, load_tokenizer(model_dir, trust), ev.max_new_tokens)
+    outputs, hits = generate_outputs_with_hits(ev.backend, model_dir, [r["messages"][:-1] for r in test],
+                                               ev.max_new_tokens, ev.batch_size, trust)
     rows = prediction_rows(test, outputs, taxonomy, hits)
     metrics = score_predictions(rows, taxonomy, train_counts)
     metrics.update(budget, hit_max_new_tokens=sum(hits))  # outputs cut by the limit, not finished

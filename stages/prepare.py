@@ -14,7 +14,6 @@ from voc.core.taxonomy import load_taxonomy
 from voc.data.comments import leaf_counts, load_comments
 from voc.data.decontam import find_hits, split_overlap
 from voc.data.prompt import build_messages, system_prompt
-from voc.data.spans import DEFAULT_THRESHOLD
 from voc.model.loading import load_tokenizer
 from voc.train.examples import token_length_stats
 
@@ -46,23 +45,23 @@ def remove_leaks(train: list[dict], test: list[dict], ngram: int) -> tuple[list[
 @click.option("--tokenizer", "tokenizer_dir", default=None, type=click.Path(exists=True),
               help="base model folder: token lengths of prompt and answer as sft will see them (skipped if unset)")
 def main(params_path: str, out: str, metrics: str, plot: str, tokenizer_dir: str | None) -> None:
-    p = load_params(params_path)
-    data, prep = p["data"], p["prepare"]
-    taxonomy = load_taxonomy(data["taxonomy"])
-    strict, max_chars = bool(prep["strict"]), int(prep["max_chars"])
-    threshold = float(prep.get("fuzzy_threshold", DEFAULT_THRESHOLD))  # where a segment's content is looked for
-    loaded = load_comments(data["comments"], taxonomy, strict=strict, max_chars=max_chars, threshold=threshold)
-    if data.get("test_file"):
-        test_loaded = load_comments(data["test_file"], taxonomy, strict=strict, max_chars=max_chars,
+    p = load_params(params_path, "seed", "data", "prepare", "prompt", "decontam", "model")
+    data, prep = p.data, p.prepare
+    taxonomy = load_taxonomy(data.taxonomy)
+    strict, max_chars = prep.strict, prep.max_chars
+    threshold = prep.fuzzy_threshold  # where a segment's content is looked for
+    loaded = load_comments(data.comments, taxonomy, strict=strict, max_chars=max_chars, threshold=threshold)
+    if data.test_file:
+        test_loaded = load_comments(data.test_file, taxonomy, strict=strict, max_chars=max_chars,
                                     threshold=threshold)
         train, test = loaded.accepted, test_loaded.accepted
         rejects = loaded.rejects + test_loaded.rejects
     else:
-        train, test = seeded_split(loaded.accepted, float(prep["test_size"]), int(p["seed"]))
+        train, test = seeded_split(loaded.accepted, prep.test_size, p.seed)
         test_loaded, rejects = None, loaded.rejects
-    train, leaked = remove_leaks(train, test, int(p["decontam"]["ngram"]))
+    train, leaked = remove_leaks(train, test, p.decontam.ngram)
 
-    system = system_prompt(taxonomy, p["prompt"]["taxonomy"])
+    system = system_prompt(taxonomy, p.prompt.taxonomy)
     def records(rows: list[dict]) -> list[dict]:
         return [{**r, "messages": build_messages(r["text"], system, r["segments"], taxonomy.levels)} for r in rows]
 
@@ -71,7 +70,7 @@ def main(params_path: str, out: str, metrics: str, plot: str, tokenizer_dir: str
     write_jsonl(outdir / "train.jsonl", records(train))
     write_jsonl(outdir / "test.jsonl", records(test))
     write_jsonl(outdir / "rejects.jsonl", rejects)
-    shutil.copyfile(data["taxonomy"], outdir / "taxonomy.csv")
+    shutil.copyfile(data.taxonomy, outdir / "taxonomy.csv")
     counts = loaded.counts()
     if test_loaded:
         counts["test_file"] = test_loaded.counts()
@@ -79,7 +78,7 @@ def main(params_path: str, out: str, metrics: str, plot: str, tokenizer_dir: str
                    "split_overlaps_removed": leaked, "leaves": len(taxonomy.leaves), "levels": taxonomy.depth,
                    "segments_train": sum(len(r["segments"]) for r in train)})
     if tokenizer_dir:  # p50/p95/p99/max of prompt, answer and both, to size sft.max_length and eval.max_new_tokens
-        tok = load_tokenizer(tokenizer_dir, p["model"]["trust_remote_code"] is True)
+        tok = load_tokenizer(tokenizer_dir, p.model.trust_remote_code)
         counts["tokens"] = token_length_stats(records(train) + records(test), tok)
     write_json(metrics, counts)
     freq = leaf_counts(train, taxonomy.levels)

@@ -15,8 +15,8 @@ from voc.report.summary import level_f1_plot, print_summary, summarize
 @click.option("--out", default="metrics/summary.json", type=click.Path())
 @click.option("--plot", default="metrics/plots/level_f1.json", type=click.Path())
 def main(params_path: str, metrics_dir: str, out: str, plot: str) -> None:
-    p = load_params(params_path)
-    summary = summarize(metrics_dir, p["mix"], p["sft"]["method"])
+    p = load_params(params_path, "mix", "sft")
+    summary = summarize(metrics_dir, p.mix, p.sft.method)
     write_json(out, summary)
     write_json(plot, level_f1_plot(metrics_dir))
     print_summary(summary)

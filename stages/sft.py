@@ -25,11 +25,9 @@ from voc.train.sft import TrainingInterrupted, train_sft
 def main(params_path: str, train_path: str, base_dir: str, out_dir: str, ckpt_dir: str, live_dir: str) -> None:
     """Fine-tune the base model on the training rows (resumes from --checkpoints after a kill)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    params = load_params(params_path)  # the schema requires the sft: block
-    model = params["model"]  # validated: the flags are real YAML booleans, never bool("false")
+    p = load_params(params_path, "sft", "model")
     try:
-        train_sft(train_path, base_dir, out_dir, ckpt_dir, live_dir, params["sft"],
-                  trust_remote_code=model["trust_remote_code"], allow_pickle=model["allow_pickle"])
+        train_sft(train_path, base_dir, out_dir, ckpt_dir, live_dir, p.sft, trust_remote_code=p.model.trust_remote_code)
     except TrainingInterrupted as e:
         logging.getLogger("voc.train.sft").warning("%s", e)
         sys.exit(143)

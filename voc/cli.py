@@ -1,4 +1,5 @@
-"""The `voc` command: data import/export, classification with a trained model, and the forgetting frontier."""
+"""The `voc` command: data import/export, classification with a trained model, the forgetting frontier, and a
+whole-file params check."""
 
 from __future__ import annotations
 
@@ -55,6 +56,16 @@ def classify_cmd(texts, model_dir, taxonomy_path, prompt_taxonomy, input_path, o
     else:
         for r in rows:
             sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+@main.command("check-params")
+@click.argument("path", default="params.yaml", type=click.Path(exists=True, dir_okay=False))
+def check_params_cmd(path: str) -> None:
+    """Check the whole params file at once (each stage checks only the sections it reads)."""
+    from voc.core.params import load_params
+
+    load_params(path)
+    click.echo(f"{path}: every section is valid")
 
 
 main.add_command(import_cmd, "import")

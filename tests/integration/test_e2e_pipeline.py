@@ -21,9 +21,9 @@ from voc.report.summary import summarize
 
 pytestmark = pytest.mark.slow
 
-BASE_STAGES = {"assets", "prepare", "general", "eval_voc@base", "eval_mmlu@base", "eval_general@base",
+BASE_STAGES = {"assets", "prepare", "replay", "eval_voc@base", "eval_mmlu@base", "eval_tasks@base",
                "eval_probe@base"}
-MIX_STAGES = {"mix", "decontam", "sft", "eval_voc@sft", "eval_mmlu@sft", "eval_general@sft", "eval_probe@sft",
+MIX_STAGES = {"mix", "decontam", "sft", "eval_voc@sft", "eval_mmlu@sft", "eval_tasks@sft", "eval_probe@sft",
               "report"}
 
 
@@ -49,7 +49,7 @@ def same_where_recomputed(recomputed: dict, written: dict) -> bool:
 def recomputed_summary(proj: Path, dest: Path) -> dict:
     """summary.json rebuilt from the prediction files the pipeline committed, with the library's own functions:
     each raw model output is parsed again, scored against the prepared test split, and summarised. MMLU and
-    the general suite are scored by log-likelihood and keep no prediction file, so their metrics are taken as is.
+    the task suite are scored by log-likelihood and keep no prediction file, so their metrics are taken as is.
     """
     data = proj / "data/prepared/voc"
     taxonomy = load_taxonomy(data / "taxonomy.csv")
@@ -66,7 +66,7 @@ def recomputed_summary(proj: Path, dest: Path) -> dict:
         assert same_where_recomputed(probe, load(proj, f"probe_{name}.json"))
         write_json(dest / f"voc_{name}.json", voc)
         write_json(dest / f"probe_{name}.json", probe)
-        for suite in ("mmlu", "general"):
+        for suite in ("mmlu", "tasks"):
             shutil.copy(proj / f"metrics/{suite}_{name}.json", dest)
     params = yaml.safe_load((proj / "params.yaml").read_text())
     return summarize(dest, params["mix"], params["sft"]["method"])
@@ -79,12 +79,12 @@ def test_every_metric_file_is_sane(project):
     for name in ("base", "sft"):
         assert load(project, f"voc_{name}.json")["n"] == data["test"]
         assert load(project, f"mmlu_{name}.json")["n"] == 4  # limit 2 x 2 subjects in the fixture
-        gen = load(project, f"general_{name}.json")
+        gen = load(project, f"tasks_{name}.json")
         assert set(gen) >= {"arc_easy.validation", "boolq.validation", "mean"}
         assert gen["arc_easy.validation"]["n"] == 4
         assert load(project, f"probe_{name}.json")["n"] == 40
     mix = load(project, "mix.json")
-    assert mix["mix"] == 0.25 and abs(mix["general_record_share"] - 0.25) < 0.05
+    assert mix["mix"] == 0.25 and abs(mix["replay_record_share"] - 0.25) < 0.05
     assert mix["records"] == load(project, "sft/train_stats.json")["rows"]
     assert (project / "models/sft/model.safetensors").exists()
     assert not list((project / "models/sft").glob("*.bin"))

@@ -58,7 +58,7 @@ def test_clone_pulls_every_cached_output(pushed):
     assert f"s3://{BUCKET}/cache" in config  # the remote travelled with git
     run(["dvc", "pull"], clone)
     for rel in ("models/sft/model.safetensors", "models/base/model.safetensors", "data/mixed/train_clean.jsonl",
-                "data/prepared/voc/test.jsonl", "data/general/general.jsonl"):
+                "data/prepared/voc/test.jsonl", "data/replay/replay.jsonl"):
         assert (clone / rel).read_bytes() == (proj / rel).read_bytes(), rel
     for rel in METRICS:
         assert (clone / rel).read_bytes() == (proj / rel).read_bytes(), rel

@@ -115,11 +115,14 @@ PARAM_LOADERS = {"load_params", "load_yaml"}
 
 
 def _param_key(node: ast.AST, env: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:
-    """The params key an expression reads (`p["a"]["b"]`, `cfg.get("b")` with `cfg = p["a"]`), else None."""
+    """The params key an expression reads (`p.a.b`, `p["a"]["b"]`, `cfg.get("b")` with `cfg = p["a"]`), else None."""
     if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):  # `load_yaml(path) or {}`
         return _param_key(node.values[0], env)
     if isinstance(node, ast.Name):
         return env.get(node.id)
+    if isinstance(node, ast.Attribute) and node.attr != "get" and not node.attr.startswith("model_"):
+        base = _param_key(node.value, env)  # typed params: `p.sft.lr` (pydantic's own methods are not keys)
+        return None if base is None else (*base, node.attr)
     if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
         base = _param_key(node.value, env)
         return None if base is None else (*base, node.slice.value)
@@ -135,7 +138,7 @@ def _param_key(node: ast.AST, env: dict[str, tuple[str, ...]]) -> tuple[str, ...
 
 
 def _param_aliases(tree: ast.AST) -> tuple[dict[str, tuple[str, ...]], set[ast.AST]]:
-    """Names bound to params (sub)trees, `cfg = p["probe"]` or `m, g = p["model"], p["general"]`."""
+    """Names bound to params (sub)trees, `cfg = p.probe` or `m, r = p["model"], p["replay"]`."""
     env: dict[str, tuple[str, ...]] = {}
     bound: set[ast.AST] = set()
     assigns = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and len(n.targets) == 1]
@@ -205,6 +208,15 @@ def test_stage_params_cover_every_key_its_script_reads(name: str) -> None:
     assert not missing, f"dvc.yaml stage {name}: {script} reads params {missing}; add them to its params"
 
 
+def test_params_reads_follow_typed_attributes(tmp_path: Path) -> None:
+    script = tmp_path / "s.py"
+    script.write_text("p = load_params(x, 'eval', 'model')\nev, t = p.eval, p.model.trust_remote_code\n"
+                      "f(ev.limit, t, p.sft.model_dump(), p.replay.sources[0].name)\n"
+                      "d = load_params(x, 'decontam').decontam\ng(d.ngram)\n")
+    assert params_read(script) == {"eval.limit", "model.trust_remote_code", "sft", "replay.sources",
+                                   "decontam.ngram"}
+
+
 def test_params_reads_follow_aliases_and_get(tmp_path: Path) -> None:
     script = tmp_path / "s.py"
     script.write_text("p = load_params(x)\ncfg = p['probe']\nm, e = p['model'], p['eval']\n"
@@ -227,3 +239,25 @@ def test_the_import_graph_is_transitive_and_sees_imports_in_functions(tmp_path: 
     stage = {"cmd": "python stages/mix.py --x 1", "deps": ["stages/mix.py", "voc/data/mixing.py"]}
     assert "voc/model/loading.py" in missing_code_deps(stage)[1]
     assert missing_code_deps({**stage, "deps": ["stages/mix.py", "voc/"]})[1] == []
+
+
+def test_allow_pickle_is_read_only_by_the_assets_stage() -> None:
+    """Every model folder the assets stage writes is safetensors, so only it may need pickled weights."""
+    readers = {name for name, stage in STAGES.items()
+               if "model.allow_pickle" in params_read(ROOT / SCRIPT.findall(stage["cmd"])[0])}
+    assert readers == {"assets"}
+    listed = {name for name, stage in STAGES.items() if "model.allow_pickle" in stage.get("params", [])}
+    assert listed == {"assets"}
+
+
+def test_weights_are_loaded_in_one_place() -> None:
+    """One loader (voc.model.loading.load_weights) applies the safetensors rule; only the GGUF converter, which
+    reads a pinned sha256-checked file, calls transformers' model loader itself."""
+    callers = set()
+    for path in sorted((ROOT / PACKAGE).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr == "from_pretrained" and getattr(node.func.value, "id", "") != "AutoTokenizer":
+                gguf = any(k.arg == "gguf_file" for k in node.keywords)
+                callers.add((path.relative_to(ROOT).as_posix(), gguf))
+    assert callers == {("voc/model/loading.py", False), ("voc/assets/model.py", True)}

@@ -16,7 +16,7 @@ from voc.assets.source import extract_from_wheel, fetch_wheel, hf_revision, whee
 from voc.core.errors import ParamsError
 from voc.core.files import atomic_path
 from voc.core.sources import Source, parse_source, require_sha
-from voc.model.loading import check_safetensors, load_tokenizer
+from voc.model.loading import load_tokenizer, load_weights
 
 HF_MODEL_FILES = ["*.safetensors", "*.safetensors.index.json", "config.json", "generation_config.json",
                   "tokenizer*", "special_tokens_map.json", "vocab.json", "merges.txt", "chat_template.jinja",
@@ -40,12 +40,8 @@ def load_gguf(gguf_path: Path):
 
 
 def load_hf_dir(path: Path, trust_remote_code: bool, allow_pickle: bool):
-    """Load a local HF directory in fp32 on CPU (refusing pickled weights unless allowed)."""
-    from transformers import AutoModelForCausalLM
-
-    check_safetensors(path, allow_pickle)
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32, trust_remote_code=trust_remote_code,
-                                                 use_safetensors=not allow_pickle)
+    """Load a local HF directory in fp32 on CPU (refusing pickled weights unless allowed): it is re-saved as is."""
+    model = load_weights(path, trust_remote_code, allow_pickle, dtype=torch.float32, device="cpu")
     return model, load_tokenizer(path, trust_remote_code)
 
 

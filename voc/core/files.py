@@ -1,6 +1,6 @@
 """Small file helpers: atomic writes (a killed stage never leaves a half-written output) and line-numbered reads.
 
-Every user-supplied JSONL file (comments, general sources, prompt files) goes through `jsonl_lines`, so each
+Every user-supplied JSONL file (comments, replay sources, prompt files) goes through `jsonl_lines`, so each
 behaves the same: a UTF-8 BOM is accepted, and a line that is not UTF-8, not JSON, nested too deeply, not an
 object, or holds a lone UTF-16 surrogate is named by file:line with the fix. Writers never raise on a lone
 surrogate (a model can emit `"\\ud83d"`): JSON writers escape it losslessly, `write_text` replaces it.

@@ -8,16 +8,18 @@ reads, so a stage that checks `mix` does not depend on it.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from pathlib import Path
 from typing import Any, get_args
 
 import yaml
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
 
 from voc.core.errors import ParamsError
 from voc.core.files import load_yaml
-from voc.core.schema import SFT, Params
+from voc.core.schema import SFT, Params, Section
+from voc.core.sources import parse_source
 
 PARAMS_FILE = "params.yaml"
 _ADAPTERS: dict[Any, TypeAdapter] = {}
@@ -59,7 +61,7 @@ def _model_at(schema: Any, parts: list[str | int]) -> type[BaseModel] | None:
 
 
 def dotted(parts: list[str | int] | tuple) -> str:
-    """('general', 'sources', 0, 'weight') -> 'general.sources[0].weight'."""
+    """('replay', 'sources', 0, 'weight') -> 'replay.sources[0].weight'."""
     out = ""
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
@@ -154,37 +156,74 @@ def _params_error(e: ValidationError, schema: Any, where: str, prefix: tuple, te
                        "; ".join(dict.fromkeys(f for _, f, _ in items)))
 
 
-def check(schema: Any, value: object, where: str = PARAMS_FILE, prefix: tuple = (), text: str | None = None) -> Any:
-    """Validate `value` against a schema model or type; return it as plain data with defaults filled in.
+def _adapter(schema: Any) -> TypeAdapter:
+    if schema not in _ADAPTERS:
+        _ADAPTERS[schema] = TypeAdapter(schema)
+    return _ADAPTERS[schema]
+
+
+def validate(schema: Any, value: object, where: str = PARAMS_FILE, prefix: tuple = (), text: str | None = None) -> Any:
+    """Validate `value` against a schema model or type; return the typed value (a model instance for a section).
 
     `prefix` is where `value` sits in params.yaml (for the key names); `text`, the file's YAML (for line numbers).
     """
-    if schema not in _ADAPTERS:
-        _ADAPTERS[schema] = TypeAdapter(schema)
-    adapter = _ADAPTERS[schema]
     try:
-        return adapter.dump_python(adapter.validate_python(value))
+        return _adapter(schema).validate_python(value)
     except ValidationError as e:
         raise _params_error(e, schema, where, prefix, text) from None
 
 
-def check_sft_params(sft: dict, where: str = PARAMS_FILE) -> dict:
-    """Fail early, naming the key, rather than deep inside the Trainer; returns the block with defaults."""
-    return check(SFT, sft, where, prefix=("sft",))
+def check(schema: Any, value: object, where: str = PARAMS_FILE, prefix: tuple = (), text: str | None = None) -> Any:
+    """`validate`, returned as plain data with defaults filled in (for code that stores or hashes it)."""
+    return _adapter(schema).dump_python(validate(schema, value, where, prefix, text))
+
+
+def check_sft_params(sft: SFT | dict, where: str = PARAMS_FILE) -> SFT:
+    """The typed sft: block (a dict is validated: fail early, naming the key, rather than deep inside the Trainer)."""
+    return sft if isinstance(sft, SFT) else validate(SFT, sft, where, prefix=("sft",))
+
+
+@functools.cache
+def _stage_schema(sections: tuple[str, ...]) -> type[BaseModel]:
+    """The part of the Params schema a stage reads: only these sections, each with its own rules."""
+    unknown = [s for s in sections if s not in Params.model_fields]
+    if unknown:
+        raise KeyError(f"no params section {unknown[0]!r} in voc.core.schema.Params")
+    fields = {s: (Params.model_fields[s].annotation, Params.model_fields[s]) for s in sections}
+    return create_model(f"Params[{','.join(sections)}]", __base__=Section, **fields)
+
+
+def _check_sources(p: BaseModel) -> None:
+    for name in ("model", "mmlu", "tasks"):
+        if name in type(p).model_fields:
+            parse_source(getattr(p, name).source, f"{name}.source")
+
+
+def _read(path: str | Path) -> tuple[dict, str]:
+    raw = load_yaml(path)
+    if not isinstance(raw, dict):
+        raise ParamsError(str(path), None, "the params file is empty or not a mapping", "restore params.yaml")
+    return raw, Path(path).read_text(encoding="utf-8")
 
 
 def validate_params(p: object, where: str = PARAMS_FILE, text: str | None = None) -> dict:
-    """Check the whole params file (cheap: no downloads, no model loading); return it with defaults filled in."""
-    from voc.core.sources import parse_source
-
+    """Check a whole params mapping (cheap: no downloads, no model loading); return it with defaults filled in."""
     if not isinstance(p, dict):
         raise ParamsError(where, None, "the params file is empty or not a mapping", "restore params.yaml")
-    out = check(Params, p, where, text=text)
-    for section in ("model", "mmlu", "general_eval"):
-        parse_source(out[section]["source"], f"{section}.source")
-    return out
+    typed = validate(Params, p, where, text=text)
+    _check_sources(typed)
+    return typed.model_dump()
 
 
-def load_params(path: str | Path = PARAMS_FILE) -> dict:
-    """safe_load the params file and validate it: the plain dict stages index into, every value checked."""
-    return validate_params(load_yaml(path), str(path), Path(path).read_text(encoding="utf-8"))
+def load_params(path: str | Path = PARAMS_FILE, *sections: str) -> Any:
+    """safe_load the params file and validate the sections a stage reads (every section when none are named).
+
+    Returns typed objects (`p.sft.lr`), never dicts. Only the named sections are checked, so a bad `sft:` edit
+    fails the stages that train, not `eval_mmlu`; `voc check-params` checks the whole file.
+    """
+    raw, text = _read(path)
+    if sections:
+        raw = {k: raw[k] for k in sections if k in raw}
+    typed = validate(_stage_schema(tuple(sections)) if sections else Params, raw, str(path), text=text)
+    _check_sources(typed)
+    return typed

@@ -117,7 +117,7 @@ class Prompt(Section):
     taxonomy: Literal["names", "full"]
 
 
-class GeneralSource(Section):
+class ReplaySource(Section):
     name: Text
     kind: Literal["replay", "json", "hf"]
     path: Text | None = None
@@ -128,11 +128,11 @@ class GeneralSource(Section):
     allow_unpinned: StrictBool = False
 
 
-def _check_sources(sources: list[GeneralSource]) -> list[GeneralSource]:
+def _check_sources(sources: list[ReplaySource]) -> list[ReplaySource]:
     """Names are unique (the mix report keys on them, 'voc' is the customer data); each kind has what it reads."""
     seen: set[str] = set()
     for i, s in enumerate(sources):
-        key = f"general.sources[{i}]"
+        key = f"replay.sources[{i}]"
         if s.name in seen or s.name == "voc":
             raise rule(f"{key}.name {s.name!r} is reserved or repeated", "give every source a unique name (not voc)",
                        (i, "name"))
@@ -147,18 +147,22 @@ def _check_sources(sources: list[GeneralSource]) -> list[GeneralSource]:
     return sources
 
 
-Sources = Annotated[list[GeneralSource], AfterValidator(_check_sources)]
+Sources = Annotated[list[ReplaySource], AfterValidator(_check_sources)]
 
 
-class Replay(Section):
+class ReplayGenerate(Section):
+    """How the base model answers the replay prompts (self-replay)."""
+
     max_new_tokens: PosInt
     batch_size: PosInt
     limit: PosInt | None = None
 
 
-class General(Section):
+class Replay(Section):
+    """The replay data mixed into training to keep general abilities (the `replay` stage builds it)."""
+
     sources: Sources
-    replay: Replay
+    generate: ReplayGenerate
 
 
 class Decontam(Section):
@@ -209,12 +213,13 @@ class Eval(Section):
     limit: PosInt | None = None
 
 
-class GeneralEval(Section):
-    """No hf: support here (see voc.assets.tasks), so no revision keys."""
+class Tasks(Section):
+    """The general-ability task suite (ARC, HellaSwag, ...). No hf: support here (see voc.assets.tasks), so no
+    revision keys."""
 
     source: Text
     sha256: Sha256 | None = None
-    tasks: TaskList
+    names: TaskList
     limit: PosInt | None = None
     batch_size: PosInt = 16
 
@@ -234,9 +239,9 @@ class Params(Section):
     data: Data
     prepare: Prepare
     prompt: Prompt
-    general: General
+    replay: Replay
     decontam: Decontam
     sft: SFT
     eval: Eval
-    general_eval: GeneralEval
+    tasks: Tasks
     probe: Probe

@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Literal
 
 from voc.core.errors import VocError
 from voc.core.files import atomic_path, write_json
@@ -198,16 +199,15 @@ def decontaminate(
     train_rows: Iterable[Mapping],
     test_sets: Mapping[str, Sequence[str]],
     n: int,
-    action: str,
+    action: Literal["fail", "drop"],
     report_path: str | Path | None = None,
     hits_path: str | Path | None = None,
 ) -> tuple[list[dict], dict, list[Hit]]:
     """Check, report, then drop the hit rows or fail.
 
     The report and CSV (when paths are given) are written before failing, so the error can point at them.
+    `action` is checked once, by the params schema.
     """
-    if action not in ("fail", "drop"):
-        raise ValueError(f"decontam action must be 'fail' or 'drop', got {action!r}")
     rows = [dict(r) for r in train_rows]
     hits = find_hits(rows, test_sets, n)
     report = build_report(rows, test_sets, hits, n, action)

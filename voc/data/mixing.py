@@ -1,8 +1,9 @@
-"""Mixing general (replay) data into the customer training set at a chosen share.
+"""Mixing replay data into the customer training set at a chosen share.
 
-`mix` is the share of general data in the final set: all customer records are used once and general records
+`mix` is the share of replay data in the final set: all customer records are used once and replay records
 are drawn to N_g = N_c * mix / (1 - mix), split across sources by weight (largest remainder), without
 replacement while a source has rows left. With `mix_unit: tokens` the same share is counted in tokens.
+`mix` and `mix_unit` are typed and range-checked once, by the params schema (`voc.core.schema`).
 """
 
 from __future__ import annotations
@@ -14,21 +15,8 @@ from collections.abc import Callable, Sequence
 from voc.core.errors import InputError, ParamsError
 
 
-def validate_mix(mix: object, where: str = "params.yaml") -> float:
-    """`mix` must be a finite number in [0, 1) (the rule is `voc.core.schema.Mix`): 1 would mean no customer
-    data at all."""
-    from voc.core.params import check
-    from voc.core.schema import Mix
-
-    try:
-        return float(check(Mix, mix, where, prefix=("mix",)))
-    except ParamsError:
-        raise ParamsError(where, None, f"mix={mix!r} is not a number in [0, 1)",
-                          "set mix to the share of general data, e.g. mix: 0.25 (0 = customer data only)") from None
-
-
-def general_target(n_customer: float, mix: float) -> int:
-    """How many general units (records or tokens) give a general share of `mix`."""
+def replay_target(n_customer: float, mix: float) -> int:
+    """How many replay units (records or tokens) give a replay share of `mix`."""
     return round(n_customer * mix / (1 - mix))
 
 
@@ -36,8 +24,8 @@ def allocate(total: int, weights: dict[str, float]) -> dict[str, int]:
     """Split `total` across sources proportionally to `weights` (normalised), largest remainder first."""
     wsum = sum(weights.values())
     if wsum <= 0:
-        raise ParamsError("params.yaml", None, f"general source weights {weights} sum to {wsum}",
-                          "give every general source a positive weight")
+        raise ParamsError("params.yaml", None, f"replay source weights {weights} sum to {wsum}",
+                          "give every replay source a positive weight")
     exact = {k: total * w / wsum for k, w in weights.items()}
     counts = {k: math.floor(v) for k, v in exact.items()}
     for k in sorted(exact, key=lambda k: (counts[k] - exact[k], k))[: total - sum(counts.values())]:
@@ -75,52 +63,49 @@ def approx_tokens(row: dict) -> int:
     return sum(len(m["content"].split()) for m in row.get("messages", []))
 
 
-def check_general(general: dict[str, Sequence[dict]], weights: dict[str, float], mix: float,
-                  where: str = "data/general/general.jsonl") -> None:
+def check_replay(replay: dict[str, Sequence[dict]], weights: dict[str, float], mix: float,
+                 where: str = "data/replay/replay.jsonl") -> None:
     """With mix > 0 every configured source must have rows: an empty or missing one would silently give 0 %
-    general data, or move its share to the other sources."""
+    replay data, or move its share to the other sources."""
     if mix <= 0:
         return
     if not weights:
-        raise ParamsError("params.yaml", None, f"mix={mix} but general.sources is empty",
-                          "add a general source, or set mix: 0 to train on customer data only")
-    unlisted = sorted(set(general) - set(weights))
+        raise ParamsError("params.yaml", None, f"mix={mix} but replay.sources is empty",
+                          "add a replay source, or set mix: 0 to train on customer data only")
+    unlisted = sorted(set(replay) - set(weights))
     if unlisted:
-        raise InputError(where, None, f"the general data holds source {unlisted[0]!r}, which general.sources does "
-                         "not list", "rerun the general stage after editing general.sources")
-    empty = [name for name in sorted(weights) if not general.get(name)]
+        raise InputError(where, None, f"the replay data holds source {unlisted[0]!r}, which replay.sources does "
+                         "not list", "rerun the replay stage after editing replay.sources")
+    empty = [name for name in sorted(weights) if not replay.get(name)]
     if empty:
-        raise InputError(where, None, f"general source {empty[0]!r} has no rows, so its share of mix={mix} "
-                         "cannot be drawn", f"check the path or id of {empty[0]!r} (for replay: that the base model "
-                         "answers) and rerun the general stage, or remove it from general.sources")
+        raise InputError(where, None, f"replay source {empty[0]!r} has no rows, so its share of mix={mix} "
+                         "cannot be drawn", f"check the path or id of {empty[0]!r} (for kind replay: that the base "
+                         "model answers) and rerun the replay stage, or remove it from replay.sources")
 
 
-def mix_records(customer: Sequence[dict], general: dict[str, Sequence[dict]], weights: dict[str, float], mix: float,
+def mix_records(customer: Sequence[dict], replay: dict[str, Sequence[dict]], weights: dict[str, float], mix: float,
                 seed: int, unit: str = "samples", n_tokens: Callable[[dict], int] | None = None
                 ) -> tuple[list[dict], dict]:
     """Return the shuffled training rows and a report of achieved counts and token shares per source."""
-    mix = validate_mix(mix)
-    if unit not in ("samples", "tokens"):
-        raise ParamsError("params.yaml", None, f"mix_unit={unit!r}", "use mix_unit: samples or mix_unit: tokens")
-    check_general(general, weights, mix)
+    check_replay(replay, weights, mix)
     rng = random.Random(seed)
     count = n_tokens or approx_tokens
     picked: dict[str, list[dict]] = {}
     if mix > 0:
         size = sum(count(r) for r in customer) if unit == "tokens" else len(customer)
-        targets = allocate(general_target(size, mix), {k: weights[k] for k in general})
-        for name in sorted(general):
+        targets = allocate(replay_target(size, mix), {k: weights[k] for k in replay})
+        for name in sorted(replay):
             src_rng = random.Random(f"{seed}-{name}")
-            picked[name] = (draw_tokens(general[name], targets[name], src_rng, count) if unit == "tokens"
-                            else draw(general[name], targets[name], src_rng))
+            picked[name] = (draw_tokens(replay[name], targets[name], src_rng, count) if unit == "tokens"
+                            else draw(replay[name], targets[name], src_rng))
     rows = [{**r, "source": "voc"} for r in customer]
     for name, items in picked.items():
         rows.extend({**r, "source": name} for r in items)
     rng.shuffle(rows)
-    return rows, mix_report(rows, general, count, mix, unit)
+    return rows, mix_report(rows, replay, count, mix, unit)
 
 
-def mix_report(rows: Sequence[dict], general: dict[str, Sequence[dict]], n_tokens: Callable[[dict], int],
+def mix_report(rows: Sequence[dict], replay: dict[str, Sequence[dict]], n_tokens: Callable[[dict], int],
                mix: float, unit: str) -> dict:
     sources: dict[str, dict] = {}
     for r in rows:
@@ -131,13 +116,13 @@ def mix_report(rows: Sequence[dict], general: dict[str, Sequence[dict]], n_token
     total_rec = sum(s["records"] for s in sources.values()) or 1
     total_tok = sum(s["tokens"] for s in sources.values()) or 1
     per_source = {
-        name: {"records": s["records"], "unique": len(s["unique"]), "available": len(general.get(name, [])) or None,
+        name: {"records": s["records"], "unique": len(s["unique"]), "available": len(replay.get(name, [])) or None,
                "tokens": s["tokens"], "record_share": round(s["records"] / total_rec, 4),
                "token_share": round(s["tokens"] / total_tok, 4)}
         for name, s in sorted(sources.items())
     }
-    general_rec = sum(v["records"] for k, v in per_source.items() if k != "voc")
-    general_tok = sum(v["tokens"] for k, v in per_source.items() if k != "voc")
+    replay_rec = sum(v["records"] for k, v in per_source.items() if k != "voc")
+    replay_tok = sum(v["tokens"] for k, v in per_source.items() if k != "voc")
     return {"mix": mix, "mix_unit": unit, "records": total_rec, "tokens": total_tok,
-            "general_record_share": round(general_rec / total_rec, 4),
-            "general_token_share": round(general_tok / total_tok, 4), "sources": per_source}
+            "replay_record_share": round(replay_rec / total_rec, 4),
+            "replay_token_share": round(replay_tok / total_tok, 4), "sources": per_source}

@@ -1,6 +1,6 @@
-"""General ("replay") data: the non-domain records mixed into training so the model keeps its abilities.
+"""Replay data: the general-purpose records mixed into training so the model keeps its general abilities.
 
-`general.sources` is a list of `{name, kind, path|id, weight}`. Kinds:
+`replay.sources` is a list of `{name, kind, path|id, weight}`. Kinds:
 - `replay`: a prompt file answered greedily by the *base* model (the default): replaying the model's own
   behaviour anchors it without any curated corpus;
 - `json`: a local JSON/JSONL file of Alpaca `{instruction, input, output}` rows or `{messages}` rows;
@@ -10,18 +10,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from voc.core.errors import InputError
 from voc.core.files import iter_json_array, iter_jsonl, json_kind
+from voc.core.schema import Replay, ReplaySource
 
-
-def validate_sources(sources: object, where: str = "params.yaml") -> list[dict]:
-    """Check `general.sources` before any expensive stage starts (rules: `voc.core.schema.Sources`)."""
-    from voc.core.params import check
-    from voc.core.schema import Sources
-
-    return check(Sources, sources, where, prefix=("general", "sources"))
+# Answers a batch of prompts with the base model (the replay stage supplies it; only `replay` sources call it).
+Answer = Callable[[ReplaySource, list[str]], list[str]]
 
 
 def _message(m: object, i: int, where: str, line: int | None) -> dict:
@@ -61,33 +58,33 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
     return list(iter_jsonl(path, "write one JSON object per line"))
 
 
-def load_json_source(src: dict) -> list[dict]:
-    path = Path(src["path"])
+def load_json_source(src: ReplaySource) -> list[dict]:
+    path = Path(src.path)
     rows = read_rows(path)
-    return [{"id": f"{src['name']}-{i:05d}", "messages": to_messages(r, str(path), line)}
+    return [{"id": f"{src.name}-{i:05d}", "messages": to_messages(r, str(path), line)}
             for i, (line, r) in enumerate(rows)]
 
 
-def load_hf_source(src: dict, key: str | None = None) -> tuple[list[dict], str]:
-    """The rows of an hf: dataset at its pinned commit, and that commit (for the general stage's metrics).
+def load_hf_source(src: ReplaySource, key: str | None = None) -> tuple[list[dict], str]:
+    """The rows of an hf: dataset at its pinned commit, and that commit (for the replay stage's metrics).
 
-    `key` names the source in params.yaml for errors, e.g. `general.sources[1]`."""
+    `key` names the source in params.yaml for errors, e.g. `replay.sources[1]`."""
     import datasets
 
     from voc.assets.source import hf_revision
     from voc.core.sources import Source
 
-    ident = str(src.get("id") or src.get("path")).removeprefix("hf:")
-    commit = hf_revision(Source("hf", f"hf:{ident}", repo_id=ident), key or f"general.sources[{src['name']}]",
-                         src.get("revision"), src.get("allow_unpinned", False), "dataset")
-    ds = datasets.load_dataset(ident, split=src.get("split") or "train", revision=commit)
-    return [{"id": f"{src['name']}-{i:05d}", "messages": to_messages(dict(r), f"hf:{ident}", i)}
+    ident = str(src.id or src.path).removeprefix("hf:")
+    commit = hf_revision(Source("hf", f"hf:{ident}", repo_id=ident), key or f"replay.sources[{src.name}]",
+                         src.revision, src.allow_unpinned, "dataset")
+    ds = datasets.load_dataset(ident, split=src.split or "train", revision=commit)
+    return [{"id": f"{src.name}-{i:05d}", "messages": to_messages(dict(r), f"hf:{ident}", i)}
             for i, r in enumerate(ds)], commit
 
 
-def load_replay_prompts(src: dict, limit: int | None) -> list[dict]:
+def load_replay_prompts(src: ReplaySource, limit: int | None) -> list[dict]:
     """The `replay` split of the prompt file (the `probe` split is held out for the instruction probe)."""
-    path = Path(src["path"])
+    path = Path(src.path)
     prompts = [(line, r) for line, r in read_rows(path) if r.get("split", "replay") == "replay"]
     for line, p in prompts:
         if not isinstance(p.get("prompt"), str) or not p["prompt"].strip():
@@ -96,8 +93,31 @@ def load_replay_prompts(src: dict, limit: int | None) -> list[dict]:
     return rows[:limit] if limit else rows
 
 
-def replay_records(src: dict, prompts: list[dict], answers: list[str]) -> list[dict]:
+def replay_records(src: ReplaySource, prompts: list[dict], answers: list[str]) -> list[dict]:
     """Pair prompts with the base model's answers; empty answers are kept out and counted by the caller."""
-    return [{"id": f"{src['name']}-{p.get('id', i)}",
+    return [{"id": f"{src.name}-{p.get('id', i)}",
              "messages": [{"role": "user", "content": p["prompt"]}, {"role": "assistant", "content": a}]}
             for i, (p, a) in enumerate(zip(prompts, answers, strict=True)) if a.strip()]
+
+
+def _source_rows(cfg: Replay, i: int, src: ReplaySource, answer: Answer) -> tuple[list[dict], dict]:
+    """One source's records and its line of the report."""
+    if src.kind == "replay":
+        prompts = load_replay_prompts(src, cfg.generate.limit)
+        got = replay_records(src, prompts, answer(src, [q["prompt"] for q in prompts]))
+        return got, {"kind": "replay", "prompts": len(prompts), "records": len(got),
+                     "empty_answers": len(prompts) - len(got)}
+    if src.kind == "hf":
+        got, commit = load_hf_source(src, f"replay.sources[{i}]")
+        return got, {"kind": "hf", "records": len(got), "revision": commit}
+    got = load_json_source(src)
+    return got, {"kind": src.kind, "records": len(got)}
+
+
+def build_replay(cfg: Replay, answer: Answer) -> tuple[list[dict], dict]:
+    """Every source's records tagged with the source's name (what `mix` weighs), and a report per source."""
+    rows, report = [], {}
+    for i, src in enumerate(cfg.sources):
+        got, report[src.name] = _source_rows(cfg, i, src, answer)
+        rows.extend({**r, "source": src.name} for r in got)
+    return rows, report

@@ -1,4 +1,4 @@
-"""General-ability multiple-choice tasks scored by log-likelihood (acc, and lm-eval's length-normalised acc_norm)."""
+"""The task suite's multiple-choice tasks scored by log-likelihood (acc, and lm-eval's length-normalised acc_norm)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from voc.assets.tasks import TASKS
 from voc.core.files import read_jsonl
 from voc.model.loglik import loglikelihoods
-
-# Tasks for which lm-eval-harness reports acc_norm; the others report acc only.
-ACC_NORM_TASKS = {"arc_easy", "arc_challenge", "hellaswag", "piqa"}
 
 
 def requests_for(row: dict) -> list[tuple[str, str]]:
@@ -34,7 +32,7 @@ def evaluate_task(model, tok, rows: Sequence[dict], limit: int | None = None, ba
         raise ValueError("no rows to evaluate")
     per_row = [requests_for(r) for r in rows]
     flat = [q for reqs in per_row for q in reqs]
-    scores = loglikelihoods(model, tok, flat, batch_size=batch_size, desc="general")
+    scores = loglikelihoods(model, tok, flat, batch_size=batch_size, desc="tasks")
     hits, hits_norm, at = [], [], 0
     for row, reqs in zip(rows, per_row, strict=True):
         ll = np.array([s for s, _ in scores[at:at + len(reqs)]])
@@ -46,7 +44,7 @@ def evaluate_task(model, tok, rows: Sequence[dict], limit: int | None = None, ba
 
 def evaluate_tasks(model, tok, data_dir: str | Path, tasks: Sequence[str], limit: int | None = None,
                    batch_size: int = 16) -> dict:
-    """Scores keyed `<task>.<split>` plus `mean`: over tasks, acc_norm where lm-eval reports it, else acc."""
+    """Scores keyed `<task>.<split>` plus `mean`: over tasks, of each task's headline metric (its registry entry)."""
     data_dir = Path(data_dir)
     out: dict = {}
     headline = []
@@ -55,9 +53,9 @@ def evaluate_tasks(model, tok, data_dir: str | Path, tasks: Sequence[str], limit
         if len(files) != 1:
             raise FileNotFoundError(f"{data_dir}: expected one {task}.<split>.jsonl, found {[f.name for f in files]}")
         res = evaluate_task(model, tok, read_jsonl(files[0]), limit, batch_size)
-        if task not in ACC_NORM_TASKS:
+        if TASKS[task].metric == "acc":  # lm-eval reports acc only for these
             res.pop("acc_norm")
         out[files[0].name.removesuffix(".jsonl")] = res
-        headline.append(res.get("acc_norm", res["acc"]))
+        headline.append(res[TASKS[task].metric])
     out["mean"] = float(np.mean(headline)) if headline else None
     return out

@@ -15,15 +15,14 @@ from voc.model.loading import load_model, pick_device
 
 
 def generate_outputs(backend: str, model_dir: str, conversations: list[list[dict]], max_new_tokens: int,
-                     batch_size: int, trust_remote_code: bool = False, allow_pickle: bool = False) -> list[str]:
+                     batch_size: int, trust_remote_code: bool = False) -> list[str]:
     """Greedy generation with the chosen backend: `hf` (transformers, CPU or one GPU) or `vllm` (optional)."""
     return generate_outputs_with_hits(backend, model_dir, conversations, max_new_tokens, batch_size,
-                                      trust_remote_code, allow_pickle)[0]
+                                      trust_remote_code)[0]
 
 
 def generate_outputs_with_hits(backend: str, model_dir: str, conversations: list[list[dict]], max_new_tokens: int,
-                               batch_size: int, trust_remote_code: bool = False,
-                               allow_pickle: bool = False) -> tuple[list[str], list[bool]]:
+                               batch_size: int, trust_remote_code: bool = False) -> tuple[list[str], list[bool]]:
     """`generate_outputs`, plus for each output whether it hit `max_new_tokens` (cut before it finished)."""
     if backend == "vllm":
         return generate_vllm(model_dir, conversations, max_new_tokens, trust_remote_code)
@@ -32,11 +31,10 @@ def generate_outputs_with_hits(backend: str, model_dir: str, conversations: list
     from accelerate import PartialState
     from accelerate.utils import gather_object
 
-
     # one process unless launched with `accelerate launch --num_processes N` (one GPU per rank, or CPU ranks)
     state = PartialState(cpu=pick_device()[0] == "cpu")
     device = str(state.device) if state.num_processes > 1 else None
-    model, tok = load_model(model_dir, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, device=device)
+    model, tok = load_model(model_dir, trust_remote_code=trust_remote_code, device=device)
     if state.num_processes == 1:
         return generate_chat_with_hits(model, tok, conversations, max_new_tokens, batch_size,
                                        desc=f"eval {model_dir}")

@@ -1,4 +1,4 @@
-"""Loading models safely and generating from them, on CUDA (bf16) or CPU (fp32), chosen automatically."""
+"""Loading models safely, on CUDA (bf16) or CPU (fp32), chosen automatically."""
 
 from __future__ import annotations
 
@@ -39,16 +39,23 @@ def load_tokenizer(path: str | Path, trust_remote_code: bool = False):
     return tok
 
 
-def load_model(path: str | Path, trust_remote_code: bool = False, allow_pickle: bool = False,
-               device: str | None = None):
-    """Load a causal LM and its tokenizer for inference; safetensors only unless `allow_pickle`."""
+def load_weights(path: str | Path, trust_remote_code: bool = False, allow_pickle: bool = False,
+                 dtype: torch.dtype | None = None, device: str | None = None):
+    """The one loader of a causal LM's weights: safetensors only unless `allow_pickle` (only the assets stage
+    passes it: every folder it writes, and so every later stage reads, is safetensors). Defaults to the
+    device's own dtype (`pick_device`); training asks for fp32 master weights on CPU (the Trainer moves them)."""
     from transformers import AutoModelForCausalLM
 
     check_safetensors(path, allow_pickle)
-    dev, dtype = pick_device()
-    device = device or dev
+    dev, default_dtype = pick_device()
     model = AutoModelForCausalLM.from_pretrained(
-        str(path), dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=not allow_pickle
-    ).to(device)
+        str(path), dtype=dtype or default_dtype, trust_remote_code=trust_remote_code, use_safetensors=not allow_pickle
+    )
+    return model.to(device or dev)
+
+
+def load_model(path: str | Path, trust_remote_code: bool = False, device: str | None = None):
+    """A model in eval mode and its tokenizer, for inference."""
+    model = load_weights(path, trust_remote_code, device=device)
     model.eval()
     return model, load_tokenizer(path, trust_remote_code)

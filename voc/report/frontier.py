@@ -18,17 +18,13 @@ import click
 
 from voc.core.errors import VocError
 from voc.core.files import atomic_path
+from voc.report.summary import SUITES, read_summary
 
 SUMMARY = "metrics/summary.json"
 GAIN = "f1_gain"
 # suite -> (summary key, axis title); a suite whose key is missing from every experiment gets no plot.
-RETENTION = {
-    "mmlu": ("mmlu_retention", "MMLU retention (SFT / base)"),
-    "general": ("general_retention", "General-suite retention (SFT / base)"),
-    "probe": ("probe_retention", "Instruction-probe retention (SFT / base)"),
-}
-METRICS = ("f1_base", "f1_sft", "f1_gain", "mmlu_base", "mmlu_sft", "mmlu_retention", "general_retention",
-           "probe_retention", "nova_f1_sft")
+RETENTION = {s.key: (f"{s.key}_retention", s.axis) for s in SUITES if s.compare == "retention"}
+METRICS = ("f1_base", "f1_sft", "f1_gain", "mmlu_base", "mmlu_sft", *(k for k, _ in RETENTION.values()), "nova_f1_sft")
 UNFINISHED = {"queued", "running", "failed"}
 # The same CDN scripts DVC's own HTML plots load (dvc_render.vega).
 CDN = ["https://cdn.jsdelivr.net/npm/vega@5.20.2", "https://cdn.jsdelivr.net/npm/vega-lite@5.2.0",
@@ -48,7 +44,7 @@ class Point:
 
     @property
     def label(self) -> str:
-        """`mix=0.25 full`, plus the general sources when they are not the default self-replay."""
+        """`mix=0.25 full`, plus the replay sources when they are not the default self-replay."""
         extra = f" ({'+'.join(self.sources)})" if self.sources and self.sources != ("replay",) else ""
         return f"mix={self.mix} {self.method}{extra}"
 
@@ -86,7 +82,9 @@ def _summary(data: dict) -> dict | None:
 
 
 def summary_metrics(summary: dict) -> dict[str, float]:
-    """The numeric frontier metrics of a summary.json (missing or non-numeric ones left out)."""
+    """The numeric frontier metrics of a summary.json (missing or non-numeric ones left out; old key names read
+    as today's, so experiments from before a rename still compare)."""
+    summary = read_summary(summary)
     return {k: float(summary[k]) for k in METRICS if isinstance(summary.get(k), int | float)}
 
 
@@ -95,8 +93,8 @@ def _point(name: str, rev: str, data: dict) -> Point | None:
     if summary is None:
         return None
     params = _params(data)
-    sources = tuple(str(s.get("name")) for s in (params.get("general") or {}).get("sources") or []
-                    if isinstance(s, dict))
+    replay = params.get("replay") or params.get("general") or {}  # `general` before the rename
+    sources = tuple(str(s.get("name")) for s in replay.get("sources") or [] if isinstance(s, dict))
     method = (params.get("sft") or {}).get("method", summary.get("method"))
     return Point(name, rev, params.get("mix", summary.get("mix")), method, sources, summary_metrics(summary))
 
@@ -171,7 +169,7 @@ def frontier_table(points: Sequence[Point]) -> str:
     on = fronts(points)
     keys = [k for k in (GAIN, *(k for k, _ in RETENTION.values()), "nova_f1_sft")
             if any(k in p.metrics for p in points)]
-    head = ["name", "rev", "mix", "method", "general sources", *keys, "on front"]
+    head = ["name", "rev", "mix", "method", "replay sources", *keys, "on front"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, p in enumerate(points):
         marks = ", ".join(s for s, flags in on.items() if flags[i])

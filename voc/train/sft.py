@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ import torch
 from voc.core.errors import ParamsError, VocError
 from voc.core.files import atomic_path, read_jsonl, write_json
 from voc.core.params import check_sft_params
-from voc.model.loading import check_safetensors, load_tokenizer, pick_device
+from voc.core.schema import SFT
+from voc.model.loading import load_tokenizer, load_weights, pick_device
 from voc.train.checkpoints import GracefulStop, last_complete_checkpoint, prepare_checkpoints, run_fingerprint
 from voc.train.examples import IGNORE_INDEX, build_dataset, tokenize_example
 
@@ -39,38 +41,38 @@ def _use_cpu() -> bool:
     return forced or pick_device()[0] == "cpu"
 
 
-def learning_rate(sft: dict) -> float:
+def learning_rate(sft: SFT) -> float:
     """`sft.lora.lr` for LoRA where set (adapters usually want a ~10x higher rate than full SFT), else `sft.lr`."""
-    lora_lr = (sft.get("lora") or {}).get("lr") if sft["method"] == "lora" else None
-    return float(lora_lr if lora_lr is not None else sft["lr"])
+    lora_lr = sft.lora.lr if sft.method == "lora" and sft.lora else None
+    return lora_lr if lora_lr is not None else sft.lr
 
 
-def make_training_args(sft: dict, out_dir: str | Path, use_cpu: bool | None = None, **overrides: Any):
+def make_training_args(sft: SFT | dict, out_dir: str | Path, use_cpu: bool | None = None, **overrides: Any):
     """TrainingArguments from the sft: block. bf16 on CUDA, fp32 on CPU; no automatic reporting (DVCLive is
     added explicitly); seeded data order; few checkpoints kept. Weights are always saved as safetensors
-    (transformers 5 has no pickle option left)."""
+    (transformers 5 has no pickle option left). The schema has typed every value, so nothing is cast here."""
     from transformers import TrainingArguments
 
-    check_sft_params(sft)
+    sft = check_sft_params(sft)
     use_cpu = _use_cpu() if use_cpu is None else use_cpu
     bf16 = not use_cpu
     kwargs: dict[str, Any] = dict(
         output_dir=str(out_dir),
         learning_rate=learning_rate(sft),
-        num_train_epochs=float(sft["epochs"]),
-        max_steps=int(sft["max_steps"]) if int(sft["max_steps"]) > 0 else -1,
-        per_device_train_batch_size=int(sft["batch_size"]),
-        gradient_accumulation_steps=int(sft["grad_accum"]),
-        warmup_steps=float(sft["warmup_ratio"]),  # a float in [0, 1) is a ratio of the total steps
-        weight_decay=float(sft["weight_decay"]),
-        lr_scheduler_type=sft["lr_scheduler"],
+        num_train_epochs=sft.epochs,
+        max_steps=sft.max_steps,  # -1 = train for num_train_epochs (the schema refuses 0)
+        per_device_train_batch_size=sft.batch_size,
+        gradient_accumulation_steps=sft.grad_accum,
+        warmup_steps=float(sft.warmup_ratio),  # a float below 1 is a ratio of the total steps (0 stays a ratio)
+        weight_decay=sft.weight_decay,
+        lr_scheduler_type=sft.lr_scheduler,
         save_strategy="steps",
-        save_steps=int(sft["save_steps"]),
+        save_steps=sft.save_steps,
         save_total_limit=2,
         logging_strategy="steps",
-        logging_steps=int(sft["logging_steps"]),
-        seed=int(sft["seed"]),
-        data_seed=int(sft["seed"]),
+        logging_steps=sft.logging_steps,
+        seed=sft.seed,
+        data_seed=sft.seed,
         bf16=bf16,
         use_cpu=use_cpu,
         report_to="none",
@@ -83,45 +85,43 @@ def make_training_args(sft: dict, out_dir: str | Path, use_cpu: bool | None = No
     return TrainingArguments(**kwargs)
 
 
-def _load_model(base: str | Path, sft: dict, trust_remote_code: bool, allow_pickle: bool):
-    """fp32 master weights (the Trainer autocasts to bf16 on CUDA); LoRA wraps them with peft adapters."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    check_safetensors(base, allow_pickle)
-    model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32, trust_remote_code=trust_remote_code,
-                                                 use_safetensors=not allow_pickle)
-    if sft["method"] == "lora":
+def _load_model(base: str | Path, sft: SFT, trust_remote_code: bool):
+    """fp32 master weights on CPU (the Trainer moves them and autocasts to bf16 on CUDA); LoRA wraps them with peft
+    adapters."""
+    model = load_weights(base, trust_remote_code, dtype=torch.float32, device="cpu")
+    if sft.method == "lora":
         from peft import LoraConfig, get_peft_model
 
-        lc = sft["lora"]
-        config = LoraConfig(r=int(lc["r"]), lora_alpha=int(lc["alpha"]), lora_dropout=float(lc["dropout"]),
-                            target_modules=lc["target_modules"], task_type="CAUSAL_LM")
+        lc = sft.lora
+        config = LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=lc.target_modules,
+                            task_type="CAUSAL_LM")
         model = get_peft_model(model, config)
     return model
 
 
 def _dvclive_callback(live_dir: str | Path, resume: bool):
-    """DVCLive's HF callback, logging at the Trainer's global step so a resumed curve continues in place.
+    """transformers' own DVCLive callback (dvclive's is deprecated), logging at the Trainer's global step so a
+    resumed curve continues in place.
 
     None (with a warning) where dvclive cannot be imported, e.g. a GPU box without DVC: the model and
     train_stats.json are still written, only the training curves are missing.
     """
     try:
         from dvclive import Live
-        from dvclive.huggingface import DVCLiveCallback
     except ImportError as e:
         log.warning("dvclive is not importable (%s): no training curves in %s; install dvclive to get them",
                     e, live_dir)
         return None
 
+    from transformers.integrations import DVCLiveCallback
+
     class StepAlignedDVCLive(DVCLiveCallback):
-        def on_log(self, args, state, control, **kwargs):
+        def on_log(self, args, state, control, model=None, logs=None, **kwargs):
             self.live.step = state.global_step
             # Wall-clock rates (train_runtime, *_per_second) differ on every run: in the git-tracked
             # metrics/sft they would dirty the repo on an identical rerun. The Trainer's own log prints them.
-            kwargs["logs"] = {k: v for k, v in kwargs["logs"].items() if not k.endswith(("_runtime", "_per_second"))}
-            super().on_log(args, state, control, **kwargs)
+            logs = {k: v for k, v in (logs or {}).items() if not k.endswith(("_runtime", "_per_second"))}
+            super().on_log(args, state, control, model=model, logs=logs, **kwargs)
 
     live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, resume=resume)
     return StepAlignedDVCLive(live=live)
@@ -159,31 +159,30 @@ def _resume_point(state, ckpt_dir: Path, fingerprint: Callable[[], dict]) -> str
     return last_complete_checkpoint(ckpt_dir)
 
 
-def _setup_process(sft: dict):
+def _setup_process(sft: SFT):
     """The accelerate state, with every core for a lone CPU process, after the checks that need no model."""
     from accelerate import PartialState
 
-    check_sft_params(sft)
     state = PartialState(cpu=_use_cpu())
     if state.num_processes == 1 and state.device.type == "cpu":
         # `accelerate launch` exports OMP_NUM_THREADS=1 (right for several ranks); one CPU process should use
         # every core it may run on: on the 2-core demo box this halves the SFT time.
         torch.set_num_threads(len(os.sched_getaffinity(0)))
-    if sft["method"] == "lora" and os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
+    if sft.method == "lora" and os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
         raise ParamsError("params.yaml", None, "sft.method lora cannot be merged under FSDP sharding",
                           "use method: full with FSDP, or a DDP/single-GPU accelerate config for LoRA")
     return state
 
 
-def _examples(train_path: str | Path, tokenizer, sft: dict):
+def _examples(train_path: str | Path, tokenizer, sft: SFT):
     """The tokenised training set and its length stats; refuses (before any checkpoint is touched) when too many
     examples exceed sft.max_length."""
-    dataset, stats = build_dataset(read_jsonl(train_path), tokenizer, int(sft["max_length"]), source=str(train_path),
-                                   max_truncated_share=float(sft.get("max_truncated_share", 0.01)))
+    dataset, stats = build_dataset(read_jsonl(train_path), tokenizer, sft.max_length, source=str(train_path),
+                                   max_truncated_share=sft.max_truncated_share)
     if stats["truncated"]:
         log.warning("%d of %d examples longer than sft.max_length=%d: %d had their comment cut (answer kept whole), "
                     "%d dropped (even an empty comment left no room for the answer)", stats["truncated"],
-                    stats["rows"], sft["max_length"], stats["comment_cut"], stats["dropped_answer_too_long"])
+                    stats["rows"], sft.max_length, stats["comment_cut"], stats["dropped_answer_too_long"])
     return dataset, stats
 
 
@@ -212,21 +211,23 @@ def _finish(state, trainer, result, out: dict, live_dir: str | Path, ckpt_dir: P
 
 
 def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path, checkpoints_dir: str | Path,
-              live_dir: str | Path, sft: dict, trust_remote_code: bool = False, allow_pickle: bool = False,
-              **arg_overrides: Any) -> dict:
-    """Fine-tune `base_dir` on the chat rows of `train_path`; save a plain model to `out_dir`.
+              live_dir: str | Path, sft: SFT | dict, trust_remote_code: bool = False, **arg_overrides: Any) -> dict:
+    """Fine-tune `base_dir` (a safetensors folder, as the assets stage writes) on the chat rows of `train_path`;
+    save a plain model to `out_dir`. A dict `sft` is validated against the schema first.
 
     Returns the stats also written to `<live_dir>/train_stats.json` (rank 0). Raises TrainingInterrupted
     after a SIGTERM (a checkpoint was saved first, single-process runs only).
     """
     from transformers import DataCollatorForSeq2Seq, Trainer
 
+    sft = check_sft_params(sft)
     state = _setup_process(sft)
     ckpt_dir = Path(checkpoints_dir)
     tokenizer = load_tokenizer(base_dir, trust_remote_code)
     dataset, stats = _examples(train_path, tokenizer, sft)
-    resume = _resume_point(state, ckpt_dir, lambda: run_fingerprint(train_path, sft, base_dir, state.num_processes))
-    model = _load_model(base_dir, sft, trust_remote_code, allow_pickle)
+    fingerprint = partial(run_fingerprint, train_path, sft.model_dump(), base_dir, state.num_processes)
+    resume = _resume_point(state, ckpt_dir, fingerprint)
+    model = _load_model(base_dir, sft, trust_remote_code)
     args = make_training_args(sft, ckpt_dir, **arg_overrides)
     stopper, callbacks = _callbacks(state, live_dir, resume is not None, stats)
     collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX)
@@ -240,8 +241,8 @@ def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path,
     if stopper.stopped:
         raise TrainingInterrupted(f"SIGTERM: stopped at global step {trainer.state.global_step} after saving "
                                   f"a checkpoint in {ckpt_dir}; rerun the stage to resume")
-    _save_final(trainer, tokenizer, out_dir, sft["method"])
+    _save_final(trainer, tokenizer, out_dir, sft.method)
     out = {**stats, "global_step": trainer.state.global_step, "resumed_from_step": resumed_step,
            "train_loss": result.training_loss,
-           "world_size": state.num_processes, "method": sft["method"], "bf16": bool(args.bf16)}
+           "world_size": state.num_processes, "method": sft.method, "bf16": bool(args.bf16)}
     return _finish(state, trainer, result, out, live_dir, ckpt_dir)

@@ -216,16 +216,17 @@ def test_mmlu_from_the_hub_is_pinned_and_recorded(tmp_path, monkeypatch):
     assert len(calls) == 1
 
 
-def test_hf_general_source_is_pinned_and_returns_its_commit(monkeypatch):
+def test_hf_replay_source_is_pinned_and_returns_its_commit(monkeypatch):
+    from voc.core.schema import ReplaySource
     from voc.data.replay import load_hf_source
 
     rows = [{"instruction": "Add 1 and 2.", "input": "", "output": "3"}]
     calls = _fake_load_dataset(monkeypatch, {"train": rows})
-    got, commit = load_hf_source({"name": "alp", "kind": "hf", "id": "hf:org/alpaca", "revision": REV})
+    got, commit = load_hf_source(ReplaySource(name="alp", kind="hf", id="hf:org/alpaca", revision=REV))
     assert calls == [("org/alpaca", None, "train", REV)] and commit == REV
     assert got[0]["messages"][-1] == {"role": "assistant", "content": "3"}
-    with pytest.raises(ParamsError, match=r"general.sources\[2\] is an hf: source without .*\[2\].revision"):
-        load_hf_source({"name": "alp", "kind": "hf", "id": "hf:org/alpaca"}, "general.sources[2]")
+    with pytest.raises(ParamsError, match=r"replay.sources\[2\] is an hf: source without .*\[2\].revision"):
+        load_hf_source(ReplaySource(name="alp", kind="hf", id="hf:org/alpaca"), "replay.sources[2]")
     assert len(calls) == 1
 
 
@@ -234,16 +235,16 @@ def test_assets_stage_writes_the_model_commit_to_assets_json(tiny_model_dir, tmp
 
     import yaml
     from click.testing import CliRunner
-    from e2e_project import general_eval_fixture
+    from e2e_project import tasks_fixture
 
     from voc.core.files import read_json
 
-    general_eval_fixture(tmp_path / "ge")
+    tasks_fixture(tmp_path / "ge")
     root = Path(__file__).resolve().parents[3]
     p = yaml.safe_load((root / "params.yaml").read_text())
     p["model"].update(source="hf:org/tiny", sha256=None, revision=REV)
     p["mmlu"].update(source=str(root / "tests/fixtures/evals/mmlu_csv"), sha256=None)
-    p["general_eval"].update(source=str(tmp_path / "ge"), sha256=None, tasks=["arc_easy"])
+    p["tasks"].update(source=str(tmp_path / "ge"), sha256=None, names=["arc_easy"])
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(p))
     seen = _fake_hub(monkeypatch, tiny_model_dir)
     spec = importlib.util.spec_from_file_location("stage_assets", root / "stages" / "assets.py")

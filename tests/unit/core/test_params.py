@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -56,21 +55,32 @@ def _same(raw: object, got: object, where: str = "") -> None:
 
 
 def test_committed_params_validate_with_values_unchanged():
-    p = load_params(ROOT / "params.yaml")
+    p = load_params(ROOT / "params.yaml").model_dump()
     _same(BASE, p)
     assert (p["prepare"]["fuzzy_threshold"], p["sft"]["max_truncated_share"]) == (0.85, 0.01)
     assert (p["model"]["revision"], p["model"]["allow_unpinned"]) == (None, False)
 
 
 def test_every_benchmark_profile_and_run_validates():
-    sys.path.insert(0, str(ROOT / "benchmarks/real"))
-    from scratch import profile_params, run_params
+    from benchmarks.memd.scratch import profile_params, run_params
 
-    bench = yaml.safe_load((ROOT / "benchmarks/real/params.yaml").read_text())
+    bench = yaml.safe_load((ROOT / "benchmarks/memd/params.yaml").read_text())
     for profile in bench["profiles"]:
         base = profile_params(bench, profile, None)
         for run in bench["runs"]:
             validate_params(run_params(base, bench, run))
+
+
+def test_a_stage_validates_only_the_sections_it_reads_and_gets_typed_objects(tmp_path):
+    """A bad sft: edit fails the stages that train, not eval_mmlu; sections come back as schema models."""
+    path = _write(tmp_path, _with(("sft", "lr"), "fast"))
+    p = load_params(path, "mmlu", "model")
+    assert (p.mmlu.k_shot, p.model.trust_remote_code) == (BASE["mmlu"]["k_shot"], False)
+    assert type(p.mmlu).__name__ == "MMLU" and not hasattr(p, "sft")
+    with pytest.raises(ParamsError, match=r"sft\.lr='fast' is not a number"):
+        load_params(path, "sft")
+    with pytest.raises(ParamsError, match="sft.lr='fast'"):
+        load_params(path)  # the whole file, as `voc check-params` reads it
 
 
 def test_new_keys_default_when_absent(tmp_path):
@@ -78,7 +88,7 @@ def test_new_keys_default_when_absent(tmp_path):
     for section, key in (("prepare", "fuzzy_threshold"), ("sft", "max_truncated_share"), ("model", "revision"),
                          ("model", "allow_unpinned")):
         p[section].pop(key, None)
-    got = load_params(_write(tmp_path, p))
+    got = load_params(_write(tmp_path, p)).model_dump()
     assert (got["prepare"]["fuzzy_threshold"], got["sft"]["max_truncated_share"]) == (0.85, 0.01)
     assert got["model"]["revision"] is None and got["model"]["allow_unpinned"] is False
 
@@ -94,17 +104,17 @@ def test_security_flags_accept_only_yaml_booleans(tmp_path, flag, value):
 
 @pytest.mark.parametrize("value", [True, False])
 def test_security_flags_come_back_as_real_booleans(tmp_path, value):
-    p = load_params(_write(tmp_path, _with(("model", "trust_remote_code"), value)))
+    p = load_params(_write(tmp_path, _with(("model", "trust_remote_code"), value))).model_dump()
     assert p["model"]["trust_remote_code"] is value and p["model"]["allow_pickle"] is False
 
 
 STAGES = {  # stage -> arguments besides --params (paths that exist where click demands it)
     "assets": lambda d: [],
     "eval_mmlu": lambda d: ["--model", d, "--data", d, "--out", f"{d}/o.json"],
-    "eval_general": lambda d: ["--model", d, "--data", d, "--out", f"{d}/o.json"],
+    "eval_tasks": lambda d: ["--model", d, "--data", d, "--out", f"{d}/o.json"],
     "eval_voc": lambda d: ["--model", d, "--name", "base", "--data", d, "--out", f"{d}/o.json", "--details", d],
     "eval_probe": lambda d: ["--model", d, "--out", f"{d}/o.json", "--details", f"{d}/p.jsonl"],
-    "general": lambda d: ["--model", d, "--out", f"{d}/g.jsonl", "--metrics", f"{d}/g.json"],
+    "replay": lambda d: ["--model", d, "--out", f"{d}/g.jsonl", "--metrics", f"{d}/g.json"],
     "sft": lambda d: ["--train", f"{d}/params.yaml", "--base", d, "--out", f"{d}/m", "--checkpoints", f"{d}/c",
                       "--live", f"{d}/l"],
 }
@@ -130,8 +140,8 @@ def test_every_model_loading_stage_refuses_a_string_flag(tmp_path, stage):
     (("prepare", "test_size"), NAN, "prepare.test_size=nan is not a finite number"),
     (("prepare", "test_size"), 1.5, "prepare.test_size=1.5 is out of range (it must be less than 1)"),
     (("eval", "limit"), -5, "eval.limit=-5 is out of range"),
-    (("general", "sources", 0, "weight"), NAN, "general.sources[0].weight=nan is not a finite number"),
-    (("general", "sources", 0, "weight"), INF, "general.sources[0].weight=inf is not a finite number"),
+    (("replay", "sources", 0, "weight"), NAN, "replay.sources[0].weight=nan is not a finite number"),
+    (("replay", "sources", 0, "weight"), INF, "replay.sources[0].weight=inf is not a finite number"),
     (("sft", "max_steps"), NAN, "sft.max_steps=nan is not a whole number"),
     (("sft", "max_steps"), 0, "sft.max_steps=0 is 0"),
     (("sft", "max_steps"), -2, "sft.max_steps=-2 is out of range"),
@@ -153,8 +163,8 @@ def test_every_model_loading_stage_refuses_a_string_flag(tmp_path, stage):
     (("prepare", "test_size"), 0, "prepare.test_size=0"),
     (("mmlu", "k_shot"), 6, "mmlu.k_shot=6"),
     (("mmlu", "batch_size"), 0, "mmlu.batch_size=0"),
-    (("general_eval", "limit"), 0, "general_eval.limit=0"),
-    (("general", "replay", "limit"), 0, "general.replay.limit=0"),
+    (("tasks", "limit"), 0, "tasks.limit=0"),
+    (("replay", "generate", "limit"), 0, "replay.generate.limit=0"),
     (("decontam", "ngram"), 0, "decontam.ngram=0"),
     (("probe", "max_new_tokens"), 0, "probe.max_new_tokens=0"),
     (("eval", "batch_size"), 0, "eval.batch_size=0"),
@@ -175,15 +185,15 @@ def test_numbers_are_type_and_range_checked(tmp_path, keys, value, words):
     (("prepare", "strict"), "false", "prepare.strict='false' is not a YAML boolean"),
     (("sft", "method"), "qlora", "sft.method: unknown method 'qlora'. Fix: use one of full, lora"),
     (("eval", "backend"), "vllm2", "use one of hf, vllm"),
-    (("general_eval", "tasks"), ["arc_easy", "mmlu"], "general_eval.tasks[1]: unknown value 'mmlu'"),
-    (("general_eval", "tasks"), [], "general_eval.tasks is empty"),
+    (("tasks", "names"), ["arc_easy", "mmlu"], "tasks.names[1]: unknown value 'mmlu'"),
+    (("tasks", "names"), [], "tasks.names is empty"),
 ])
 def test_types_are_strict_never_coerced(tmp_path, keys, value, words):
     assert words in str(_error(tmp_path, _with(keys, value)))
 
 
 def test_whole_numbers_stay_whole_and_epochs_may_be_zero_with_a_step_budget(tmp_path):
-    p = load_params(_write(tmp_path, _with(("sft", "epochs"), 0)))
+    p = load_params(_write(tmp_path, _with(("sft", "epochs"), 0))).model_dump()
     assert p["sft"]["epochs"] == 0 and type(p["sft"]["epochs"]) is int
     p = _with(("sft", "epochs"), 0)
     p["sft"]["max_steps"] = -1
@@ -193,7 +203,7 @@ def test_whole_numbers_stay_whole_and_epochs_may_be_zero_with_a_step_budget(tmp_
 @pytest.mark.parametrize(("keys", "words"), [
     (("sft", "lrr"), "unknown key sft.lrr. Fix: remove sft.lrr or correct its spelling (did you mean sft.lr?)"),
     (("mixx",), "did you mean mix?"),
-    (("general", "sources", 0, "wieght"), "unknown key general.sources[0].wieght"),
+    (("replay", "sources", 0, "wieght"), "unknown key replay.sources[0].wieght"),
     (("model", "trust_remote_cod"), "did you mean model.trust_remote_code?"),
 ])
 def test_unknown_keys_fail_with_a_suggestion(tmp_path, keys, words):
@@ -219,7 +229,7 @@ def test_all_problems_are_reported_at_once(tmp_path):
 
 def test_check_sft_params_applies_the_same_rules_to_a_bare_block():
     sft = copy.deepcopy(BASE["sft"])
-    assert check_sft_params(sft)["lr"] == sft["lr"]
+    assert check_sft_params(sft).lr == sft["lr"]
     with pytest.raises(ParamsError, match=r"sft\.lr=nan is not a finite number"):
         check_sft_params({**sft, "lr": NAN})
     with pytest.raises(ParamsError, match="sft.method is lora but sft.lora is missing"):
@@ -236,9 +246,9 @@ def test_hf_source_needs_a_commit_revision(tmp_path, section):
     p[section]["revision"] = "main"
     assert "is not a commit hash" in str(_error(tmp_path, p))
     p[section]["revision"] = REV
-    assert load_params(_write(tmp_path, p))[section]["revision"] == REV
+    assert load_params(_write(tmp_path, p)).model_dump()[section]["revision"] == REV
     p[section].update(revision=None, allow_unpinned=True)
-    assert load_params(_write(tmp_path, p))[section]["allow_unpinned"] is True
+    assert load_params(_write(tmp_path, p)).model_dump()[section]["allow_unpinned"] is True
 
 
 def test_revision_on_a_pypi_source_is_refused(tmp_path):
@@ -246,11 +256,11 @@ def test_revision_on_a_pypi_source_is_refused(tmp_path):
                                                                                                   REV)))
 
 
-def test_hf_general_source_needs_its_own_revision(tmp_path):
+def test_hf_replay_source_needs_its_own_revision(tmp_path):
     p = copy.deepcopy(BASE)
-    p["general"]["sources"].append({"name": "alpaca", "kind": "hf", "id": "hf:org/alpaca", "weight": 1.0})
+    p["replay"]["sources"].append({"name": "alpaca", "kind": "hf", "id": "hf:org/alpaca", "weight": 1.0})
     e = _error(tmp_path, p)
-    assert "general.sources[1] is an hf: source without general.sources[1].revision" in str(e)
+    assert "replay.sources[1] is an hf: source without replay.sources[1].revision" in str(e)
     assert (tmp_path / "params.yaml").read_text().splitlines()[e.line - 1].strip().startswith("- name: alpaca")
-    p["general"]["sources"][1]["revision"] = REV
-    assert load_params(_write(tmp_path, p))["general"]["sources"][1]["revision"] == REV
+    p["replay"]["sources"][1]["revision"] = REV
+    assert load_params(_write(tmp_path, p)).model_dump()["replay"]["sources"][1]["revision"] == REV

@@ -15,8 +15,6 @@ from voc.core.errors import CommentError, InputError, ParamsError, TaxonomyError
 from voc.core.files import iter_jsonl
 from voc.core.taxonomy import load_taxonomy
 from voc.data.comments import load_comments
-from voc.data.mixing import validate_mix
-from voc.data.replay import validate_sources
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "bad_input"
 
@@ -232,22 +230,33 @@ def test_user_jsonl_reader_accepts_a_bom_and_names_bad_lines(tmp_path):
         assert (e.value.path, e.value.line) == (str(path), 2) and problem in e.value.problem and e.value.fix
 
 
-@pytest.mark.parametrize("mix", [1, -0.1, "0.25", True, None])
-def test_bad_mix_values(mix):
-    with pytest.raises(ParamsError, match=r"mix=.* is not a number in \[0, 1\)"):
-        validate_mix(mix)
+@pytest.mark.parametrize(("mix", "words"), [(1, "out of range (it must be less than 1)"),
+                                             (-0.1, "out of range (it must be greater than or equal to 0)"),
+                                             ("'0.25'", "is not a number"), ("true", "is not a number"),
+                                             ("null", "is not a number")])
+def test_bad_mix_values(tmp_path, mix, words):
+    from voc.core.params import load_params
+
+    (tmp_path / "params.yaml").write_text(f"seed: 1\nmix: {mix}\n")
+    with pytest.raises(ParamsError, match="Fix: ") as e:
+        load_params(tmp_path / "params.yaml", "mix")
+    assert words in str(e.value) and str(e.value).startswith(f"{tmp_path / 'params.yaml'}:2: mix=")
 
 
-def test_unknown_general_kind():
+def test_unknown_replay_kind(tmp_path):
+    from voc.core.params import load_params
+
+    (tmp_path / "params.yaml").write_text("replay:\n  sources: [{name: x, kind: ftp, path: a}]\n"
+                                          "  generate: {max_new_tokens: 8, batch_size: 1}\n")
     with pytest.raises(ParamsError, match="unknown kind 'ftp'.*Fix: use one of replay, json, hf"):
-        validate_sources([{"name": "x", "kind": "ftp", "path": "a"}])
+        load_params(tmp_path / "params.yaml", "replay")
 
 
 @pytest.mark.parametrize(("change", "words"), [
     (lambda p: p["model"].update(source=None), "model.source"),
     (lambda p: p["model"].update(source="ftp://x"), "model.source"),
     (lambda p: p.update(mix=1), "mix=1"),
-    (lambda p: p["general"]["sources"][0].update(kind="s3"), "unknown kind 's3'"),
+    (lambda p: p["replay"]["sources"][0].update(kind="s3"), "unknown kind 's3'"),
     (lambda p: p["sft"].update(method="qlora"), "sft.method"),
     (lambda p: p["decontam"].update(action="warn"), "decontam.action"),
 ])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from voc.core.errors import InputError, ParamsError, VocError
+from voc.core.errors import InputError, VocError
 from voc.data.decontam import ContaminationError, decontaminate, find_hits, normalize, split_overlap
 from voc.data.decontam_sets import load_test_sets
 
@@ -52,7 +52,7 @@ def test_clean_data_has_no_hits() -> None:
     assert find_hits(CLEAN, TEST_SETS, 13) == []
 
 
-def test_planted_mmlu_question_in_general_data_is_caught_exact_and_ngram() -> None:
+def test_planted_mmlu_question_in_replay_data_is_caught_exact_and_ngram() -> None:
     words = MMLU_Q.split()
     paraphrase = "Quiz time! " + " ".join(words[2:16]) + " -- answer in one word."  # 14 shared words
     rows = [row("g-exact", "replay", MMLU_Q.upper().replace("?", " ?")), row("g-ngram", "replay", paraphrase)]
@@ -159,7 +159,7 @@ PROBE_PROMPT = ("List three reasons why regular exercise improves sleep quality 
 
 @pytest.fixture
 def stage_files(tmp_path: Path) -> dict[str, Path]:
-    ge = tmp_path / "general_eval"
+    ge = tmp_path / "tasks"
     _write_jsonl(ge / "hellaswag.jsonl", [{"id": "h0", "context": "A man is washing dishes in the sink and",
                                            "choices": ["a", "b"], "gold": 0}])
     _write_jsonl(ge / "winogrande.jsonl", [{"id": "w0", "contexts": ["Sam gave Pat the keys because Sam left",
@@ -182,7 +182,7 @@ def _run_stage(f: dict[str, Path], train: list[dict], action: str) -> object:
     f["params"].write_text(f"decontam:\n  action: {action}\n  ngram: 13\n")
     train_path = _write_jsonl(f["voc"].parent / "train.jsonl", train)
     args = ["--params", f["params"], "--train", train_path, "--voc-test", f["voc"], "--mmlu-test", f["mmlu"],
-            "--general-eval", f["ge"], "--probe", f["probe"], "--out", f["out"], "--report", f["report"],
+            "--tasks", f["ge"], "--probe", f["probe"], "--out", f["out"], "--report", f["report"],
             "--hits", f["hits"]]
     return CliRunner().invoke(stage.main, [str(a) for a in args])
 
@@ -193,10 +193,10 @@ def test_stage_drop_writes_clean_set_report_and_csv(stage_files: dict[str, Path]
     assert result.exit_code == 0, result.output
     assert [json.loads(x)["id"] for x in stage_files["out"].read_text().splitlines()] == ["c1", "g1"]
     report = json.loads(stage_files["report"].read_text())
-    assert report["test_items"] == {"voc": 1, "mmlu": 1, "general_eval/hellaswag": 1,
-                                    "general_eval/winogrande": 2, "probe": 1}
-    assert report["hits"]["general_eval/winogrande"] == {"exact": 1, "ngram": 0}
-    assert list(csv.reader(stage_files["hits"].open()))[1][2:4] == ["general_eval/winogrande", "1"]
+    assert report["test_items"] == {"voc": 1, "mmlu": 1, "tasks/hellaswag": 1,
+                                    "tasks/winogrande": 2, "probe": 1}
+    assert report["hits"]["tasks/winogrande"] == {"exact": 1, "ngram": 0}
+    assert list(csv.reader(stage_files["hits"].open()))[1][2:4] == ["tasks/winogrande", "1"]
 
 
 def test_stage_fail_exits_nonzero_and_writes_header_only_csv_when_clean(stage_files: dict[str, Path]) -> None:
@@ -208,10 +208,10 @@ def test_stage_fail_exits_nonzero_and_writes_header_only_csv_when_clean(stage_fi
     assert not stage_files["out"].exists() and stage_files["report"].exists()
 
 
-def test_stage_rejects_bad_params(tmp_path: Path) -> None:
-    (tmp_path / "p.yaml").write_text("decontam:\n  action: ignore\n  ngram: 13\n")
-    with pytest.raises(ParamsError, match="decontam.action"):
-        stage.read_params(str(tmp_path / "p.yaml"))
+def test_stage_rejects_bad_params_naming_the_key(stage_files: dict[str, Path]) -> None:
+    result = _run_stage(stage_files, CLEAN, "ignore")
+    assert result.exit_code == 1 and "decontam.action: unknown action 'ignore'" in result.output
+    assert "use one of fail, drop" in result.output and not stage_files["out"].exists()
 
 
 
@@ -226,16 +226,16 @@ def test_stage_checks_the_held_out_probe_prompts_not_the_replay_ones(stage_files
     assert list(csv.reader(stage_files["hits"].open()))[1][:4] == ["pb", "replay", "probe", "0"]
 
 
-def test_stage_refuses_a_missing_general_eval_folder(stage_files: dict[str, Path]) -> None:
-    """A missing folder would silently check nothing against the general-eval tasks."""
+def test_stage_refuses_a_missing_tasks_folder(stage_files: dict[str, Path]) -> None:
+    """A missing folder would silently check nothing against the task suite."""
     shutil.rmtree(stage_files["ge"])
     result = _run_stage(stage_files, CLEAN, "drop")
     assert result.exit_code == 1 and not stage_files["out"].exists()
     assert str(stage_files["ge"]) in result.output and "Fix:" in result.output and "assets" in result.output
 
 
-def test_load_test_sets_refuses_an_empty_general_eval_folder(stage_files: dict[str, Path]) -> None:
+def test_load_test_sets_refuses_an_empty_tasks_folder(stage_files: dict[str, Path]) -> None:
     for task in stage_files["ge"].glob("*.jsonl"):
         task.unlink()
-    with pytest.raises(InputError, match="no general-eval task"):
+    with pytest.raises(InputError, match="no task file"):
         load_test_sets(stage_files["voc"], stage_files["mmlu"], stage_files["ge"], stage_files["probe"])

@@ -6,12 +6,18 @@ from pathlib import Path
 import pytest
 
 from voc.core.errors import InputError, ParamsError
+from voc.core.schema import ReplaySource
 from voc.core.taxonomy import Taxonomy, load_taxonomy
-from voc.data.mixing import allocate, general_target, mix_records
+from voc.data.mixing import allocate, mix_records, replay_target
 from voc.data.prompt import build_messages, grouped, render_taxonomy, system_prompt, target_json
 from voc.data.replay import load_json_source, load_replay_prompts, replay_records, to_messages
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "bad_input"
+
+
+def _src(path: object, kind: str = "json") -> ReplaySource:
+    """A replay.sources entry as the schema types it (named `al` for json files, `replay` for prompt files)."""
+    return ReplaySource(name="al" if kind == "json" else "replay", kind=kind, path=str(path))
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +83,9 @@ def test_messages_end_with_the_gold_json(taxonomy):
     assert len(build_messages("x", "SYS")) == 2
 
 
-def test_general_target_and_allocation():
-    assert general_target(300, 0.25) == 100  # 300 * 0.25 / 0.75
-    assert general_target(300, 0) == 0
+def test_replay_target_and_allocation():
+    assert replay_target(300, 0.25) == 100  # 300 * 0.25 / 0.75
+    assert replay_target(300, 0) == 0
     # exact shares 2.5 / 2.5 / 5: one unit left over, ties broken by name
     assert allocate(10, {"a": 1, "b": 1, "c": 2}) == {"a": 3, "b": 2, "c": 5}
     assert sum(allocate(7, {"a": 0.3, "b": 0.7}).values()) == 7
@@ -92,15 +98,15 @@ def _rows(prefix: str, n: int, words: int = 3) -> list[dict]:
 
 def test_mix_counts_shares_and_determinism():
     customer = _rows("c", 30)
-    general = {"a": _rows("a", 5), "b": _rows("b", 50)}
-    rows, rep = mix_records(customer, general, {"a": 1, "b": 3}, 0.25, seed=1)
-    assert rep["records"] == 40 and rep["general_record_share"] == 0.25
+    replay = {"a": _rows("a", 5), "b": _rows("b", 50)}
+    rows, rep = mix_records(customer, replay, {"a": 1, "b": 3}, 0.25, seed=1)
+    assert rep["records"] == 40 and rep["replay_record_share"] == 0.25
     assert rep["sources"]["voc"]["records"] == 30
     assert rep["sources"]["a"]["records"] + rep["sources"]["b"]["records"] == 10
     assert rep["sources"]["a"]["unique"] == rep["sources"]["a"]["records"]  # without replacement
-    again, _ = mix_records(customer, general, {"a": 1, "b": 3}, 0.25, seed=1)
+    again, _ = mix_records(customer, replay, {"a": 1, "b": 3}, 0.25, seed=1)
     assert again == rows
-    other, _ = mix_records(customer, general, {"a": 1, "b": 3}, 0.25, seed=2)
+    other, _ = mix_records(customer, replay, {"a": 1, "b": 3}, 0.25, seed=2)
     assert [r["id"] for r in other] != [r["id"] for r in rows]
 
 
@@ -111,35 +117,35 @@ def test_mix_zero_is_customer_only_and_overdraw_repeats():
     assert rep["sources"]["a"] == {**rep["sources"]["a"], "records": 10, "unique": 2}
 
 
-@pytest.mark.parametrize(("general", "weights", "error", "words"), [
-    ({"a": _rows("a", 5), "b": []}, {"a": 1, "b": 1}, InputError, "general source 'b' has no rows"),
-    ({"a": _rows("a", 5)}, {"a": 1, "b": 1}, InputError, "general source 'b' has no rows"),
-    ({}, {"a": 1}, InputError, "general source 'a' has no rows"),
-    ({"a": _rows("a", 5), "c": _rows("c", 5)}, {"a": 1}, InputError, "holds source 'c', which general.sources"),
-    ({}, {}, ParamsError, "mix=0.25 but general.sources is empty"),
+@pytest.mark.parametrize(("replay", "weights", "error", "words"), [
+    ({"a": _rows("a", 5), "b": []}, {"a": 1, "b": 1}, InputError, "replay source 'b' has no rows"),
+    ({"a": _rows("a", 5)}, {"a": 1, "b": 1}, InputError, "replay source 'b' has no rows"),
+    ({}, {"a": 1}, InputError, "replay source 'a' has no rows"),
+    ({"a": _rows("a", 5), "c": _rows("c", 5)}, {"a": 1}, InputError, "holds source 'c', which replay.sources"),
+    ({}, {}, ParamsError, "mix=0.25 but replay.sources is empty"),
 ])
-def test_an_empty_or_missing_general_source_is_an_error_naming_it(general, weights, error, words):
+def test_an_empty_or_missing_replay_source_is_an_error_naming_it(replay, weights, error, words):
     with pytest.raises(error, match="Fix: ") as e:
-        mix_records(_rows("c", 30), general, weights, 0.25, seed=1)
+        mix_records(_rows("c", 30), replay, weights, 0.25, seed=1)
     assert words in str(e.value)
-    rows, _ = mix_records(_rows("c", 30), general, weights, 0.0, seed=1)  # mix 0 needs no general data
+    rows, _ = mix_records(_rows("c", 30), replay, weights, 0.0, seed=1)  # mix 0 needs no replay data
     assert len(rows) == 30
 
 
 def test_mix_by_tokens_counts_tokens():
     customer = _rows("c", 10, words=10)  # 100 tokens
-    general = {"a": _rows("a", 50, words=5)}
-    _, rep = mix_records(customer, general, {"a": 1}, 0.5, seed=0, unit="tokens")
+    replay = {"a": _rows("a", 50, words=5)}
+    _, rep = mix_records(customer, replay, {"a": 1}, 0.5, seed=0, unit="tokens")
     assert rep["sources"]["a"]["tokens"] == 100 and rep["sources"]["a"]["records"] == 20
-    assert rep["general_token_share"] == 0.5
+    assert rep["replay_token_share"] == 0.5
 
 
-def test_general_json_sources(tmp_path):
+def test_replay_json_sources(tmp_path):
     p = tmp_path / "alpaca.jsonl"
     p.write_text(json.dumps({"instruction": "Add", "input": "2+2", "output": "4"}) + "\n"
                  + json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]})
                  + "\n")
-    rows = load_json_source({"name": "al", "path": str(p)})
+    rows = load_json_source(_src(p))
     assert rows[0]["messages"] == [{"role": "user", "content": "Add\n\n2+2"}, {"role": "assistant", "content": "4"}]
     assert rows[1]["messages"][1]["content"] == "yo" and rows[1]["id"] == "al-00001"
     with pytest.raises(InputError, match="x.json:3: row is neither"):
@@ -148,18 +154,18 @@ def test_general_json_sources(tmp_path):
 
 def test_replay_records_skip_empty_answers():
     prompts = [{"id": "p1", "prompt": "Hi"}, {"id": "p2", "prompt": "Yo"}]
-    rows = replay_records({"name": "replay"}, prompts, ["Hello!", "  "])
+    rows = replay_records(_src("p.jsonl", "replay"), prompts, ["Hello!", "  "])
     assert [r["id"] for r in rows] == ["replay-p1"]
 
 
-def test_general_json_list_file_names_the_line_of_a_bad_item(tmp_path):
+def test_replay_json_list_file_names_the_line_of_a_bad_item(tmp_path):
     good = {"instruction": "Add", "output": "4"}
     p = tmp_path / "rows.json"
     p.write_bytes(b"\xef\xbb\xbf[\n" + json.dumps(good).encode() + b",\n" + json.dumps(good).encode() + b"\n]\n")
-    assert [r["id"] for r in load_json_source({"name": "al", "path": str(p)})] == ["al-00000", "al-00001"]
+    assert [r["id"] for r in load_json_source(_src(p))] == ["al-00000", "al-00001"]
     p.write_text("[\n" + json.dumps(good) + ",\n\n[1, 2]\n]")
     with pytest.raises(InputError, match=r"rows.json:4: the item is not a JSON object \(it is an array\)"):
-        load_json_source({"name": "al", "path": str(p)})
+        load_json_source(_src(p))
 
 
 @pytest.mark.parametrize(("line", "words"), [
@@ -170,11 +176,11 @@ def test_general_json_list_file_names_the_line_of_a_bad_item(tmp_path):
     (b'{"instruction": "Caf\xe9", "output": "x"}', "not valid UTF-8 (byte 0xe9"),
     (b'{"instruction": "\\ud83d", "output": "x"}', "lone UTF-16 surrogate \\ud83d"),
 ])
-def test_general_jsonl_source_names_file_and_line(tmp_path, line, words):
+def test_replay_jsonl_source_names_file_and_line(tmp_path, line, words):
     p = tmp_path / "rows.jsonl"
     p.write_bytes(b"\xef\xbb\xbf" + json.dumps({"instruction": "Add", "output": "4"}).encode() + b"\n\n" + line + b"\n")
     with pytest.raises(InputError) as e:
-        load_json_source({"name": "al", "path": str(p)})
+        load_json_source(_src(p))
     assert (e.value.path, e.value.line) == (str(p), 3)
     assert words in e.value.problem and e.value.fix
 
@@ -185,7 +191,7 @@ def test_replay_prompts_name_file_and_line(tmp_path, line, words):
     p = tmp_path / "prompts.jsonl"
     p.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "p1", "prompt": "Hi"}).encode() + b"\n" + line + b"\n")
     with pytest.raises(InputError) as e:
-        load_replay_prompts({"path": str(p)}, None)
+        load_replay_prompts(_src(p, "replay"), None)
     assert (e.value.line, words in e.value.problem) == (2, True)
     p.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "p1", "prompt": "Hi"}).encode() + b"\n")
-    assert load_replay_prompts({"path": str(p)}, None) == [{"id": "p1", "prompt": "Hi"}]
+    assert load_replay_prompts(_src(p, "replay"), None) == [{"id": "p1", "prompt": "Hi"}]

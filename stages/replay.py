@@ -1,0 +1,39 @@
+"""Stage `replay`: build the replay records (general-purpose data) that `mix` draws from."""
+
+from __future__ import annotations
+
+import click
+
+from voc.core.files import write_json, write_jsonl
+from voc.core.params import load_params
+from voc.core.schema import ReplaySource
+from voc.data.replay import build_replay
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", type=click.Path(exists=True))
+@click.option("--model", "model_dir", default="models/base", type=click.Path())
+@click.option("--out", default="data/replay/replay.jsonl", type=click.Path())
+@click.option("--metrics", default="metrics/replay.json", type=click.Path())
+def main(params_path: str, model_dir: str, out: str, metrics: str) -> None:
+    p = load_params(params_path, "replay", "model")
+    gen, loaded = p.replay.generate, []
+
+    def answer(src: ReplaySource, prompts: list[str]) -> list[str]:
+        """The base model's greedy answers; loaded on first use, so json/hf-only configs never load it."""
+        from voc.model.generate import generate_chat
+        from voc.model.loading import load_model
+
+        if not loaded:
+            loaded.extend(load_model(model_dir, p.model.trust_remote_code))
+        return generate_chat(*loaded, [[{"role": "user", "content": q}] for q in prompts], gen.max_new_tokens,
+                             gen.batch_size, desc=f"replay {src.name}")
+
+    rows, report = build_replay(p.replay, answer)
+    write_jsonl(out, rows)
+    write_json(metrics, report)
+    click.echo(f"replay: {len(rows)} records from {len(report)} source(s): {report}")
+
+
+if __name__ == "__main__":
+    main()
