@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from benchmarks.micro.util import machine
 from voc.core.files import read_json
+from voc.report.summary import read_summary
 
-COLUMNS = ("run", "general source", "leaf F1", "Nova F1", "MMLU", "general mean", "probe pass", "JSON-valid",
+COLUMNS = ("run", "replay source", "leaf F1", "Nova F1", "MMLU", "tasks mean", "probe pass", "JSON-valid",
            "wall time", "hardware")
 # summary.json key stem -> column
-METRICS = {"f1": "leaf F1", "nova_f1": "Nova F1", "mmlu": "MMLU", "general": "general mean", "probe": "probe pass",
+METRICS = {"f1": "leaf F1", "nova_f1": "Nova F1", "mmlu": "MMLU", "tasks": "tasks mean", "probe": "probe pass",
            "json_valid": "JSON-valid"}
+# mix.json keys of before the replay rename, in results.json files still read (summaries: read_summary's alias).
+OLD_MIX_KEYS = {"general_record_share": "replay_record_share", "general_token_share": "replay_token_share"}
 
 
 def hardware() -> str:
     """GPU name from torch when CUDA is used, else the CPU model and its logical core count."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from benchutil import machine
-
     return machine()
+
+
+def mix_stats(run: dict) -> dict:
+    """A run's mix.json, its keys of before the replay rename under their current names."""
+    return {OLD_MIX_KEYS.get(k, k): v for k, v in (run.get("mix_stats") or {}).items()}
 
 
 def _maybe(path: Path) -> dict | None:
@@ -55,7 +60,7 @@ def _duration(seconds: float | None) -> str:
 
 def base_numbers(runs: list[dict]) -> dict[str, float | None]:
     """The base model's metrics, from the first run's summary (every run of a session evaluates the same base)."""
-    return {f"{k}_base": runs[0]["summary"].get(f"{k}_base") for k in METRICS}
+    return {f"{k}_base": read_summary(runs[0]["summary"]).get(f"{k}_base") for k in METRICS}
 
 
 def table_rows(runs: list[dict], hw: str) -> list[list[str]]:
@@ -64,7 +69,7 @@ def table_rows(runs: list[dict], hw: str) -> list[list[str]]:
     if runs:
         rows.append(["base model", "-", *(_fmt(v) for v in base_numbers(runs).values()), "-", hw])
     for r in runs:
-        s = r["summary"]
+        s = read_summary(r["summary"])
         label = f"{r['name']} ({r['method']}, mix={r['mix']:g})"
         source = r["source"] if r["mix"] > 0 else "- (customer only)"
         rows.append([label, source, *(_fmt(s.get(f"{k}_sft")) for k in METRICS), _duration(r["wall_s"]), hw])
@@ -92,11 +97,16 @@ def markdown_report(results: dict) -> str:
 
 
 def wall_note(results: dict) -> str:
+    """What a run's wall time covers, which depends on the executor."""
     if results.get("executor") != "direct":
         return "- wall time of a run = its `dvc exp run`; the first run also pays for the shared base-model stages"
-    return (f"- executor: the dvc.yaml stage commands without DVC (none on that machine), {results['jobs']} runs at a "
-            f"time on one device; a run's wall time = its own stages while sharing it; the shared stages (assets "
-            f"reused, prepare, general) took {_duration(results.get('shared_stages_s'))} before the runs")
+    if "shared_stages_s" in results:  # written by the executor of before dvc.lock's commands (one GPU session)
+        return (f"- executor: the dvc.yaml stage commands without DVC (none on that machine), {results['jobs']} runs "
+                f"at a time on one device; a run's wall time = its own stages while sharing it; the shared stages "
+                f"(assets reused, prepare, general) took {_duration(results['shared_stages_s'])} before the runs")
+    return (f"- executor: dvc.lock's commands without DVC (none on that machine), {results['jobs']} stages at a time "
+            f"on one device; the first run runs every stage, later ones only those their params change; a run's "
+            f"wall time spans the stages it ran while sharing the device")
 
 
 def session_notes(results: dict) -> list[str]:
@@ -110,12 +120,12 @@ def session_notes(results: dict) -> list[str]:
 
 
 def share_notes(runs: list[dict]) -> list[str]:
-    """Flag runs whose training set did not get the asked-for general share (e.g. replay answers all empty)."""
+    """Flag runs whose training set did not get the asked-for replay share (e.g. replay answers all empty)."""
     notes = []
     for r in runs:
-        got = (r.get("mix_stats") or {}).get("general_record_share")
+        got = mix_stats(r).get("replay_record_share")
         if got is not None and abs(got - r["mix"]) > 0.05:
-            notes.append(f"\n- WARNING {r['name']}: asked mix={r['mix']:g} but the training set's general record "
+            notes.append(f"\n- WARNING {r['name']}: asked mix={r['mix']:g} but the training set's replay record "
                          f"share is {got:g} (see mix_stats in results.json)")
     return notes
 

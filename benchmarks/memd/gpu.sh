@@ -2,13 +2,14 @@
 # The MEMD-ABSA benchmark on a lent GPU box: no network, no dvc, no gguf, a 64 MiB upload per call, and a
 # machine that goes back 30 s after a call (an upload counts as idle: ~2 MiB/s here). So the inputs travel in
 # small git-ignored parts (.gpu0: wheels + data, .gpu1-.gpu5: the GGUF in ~19 MiB slices), one call each,
-# the series runs detached (setsid) through run.py's DVC-free executor, and later calls collect it.
+# the series runs detached (setsid) through run.py's DVC-free executor (dvc.lock's commands: the air-gapped-cluster
+# workflow), and later calls collect it.
 #
-#   benchmarks/real/gpu.sh pack                  # here: build .gpu0 .. .gpu5 from .assets, data/prepared, ../shared
-#   device run, carry [.gpu0]:  benchmarks/real/gpu.sh put smoke   # wheels + data; optional CUDA smoke series
-#   device run, carry [.gpuN]:  benchmarks/real/gpu.sh put          # N = 1..4, back to back
-#   device run, carry [.gpu5]:  benchmarks/real/gpu.sh put start 520  # convert the model, start, wait 520 s
-#   device run (no carry):      benchmarks/real/gpu.sh wait 570     # wait more, collect results into $OUT
+#   benchmarks/memd/gpu.sh pack                  # here: build .gpu0 .. .gpu5 from .assets, data/prepared, ../shared
+#   device run, carry [.gpu0]:  benchmarks/memd/gpu.sh put smoke   # wheels + data; optional CUDA smoke series
+#   device run, carry [.gpuN]:  benchmarks/memd/gpu.sh put          # N = 1..4, back to back
+#   device run, carry [.gpu5]:  benchmarks/memd/gpu.sh put start 520  # convert the model, start, wait 520 s
+#   device run (no carry):      benchmarks/memd/gpu.sh wait 570     # wait more, collect results into $OUT
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 GGUF_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  # the GGUF inside the pinned wheel
@@ -33,8 +34,8 @@ collect() {  # what comes back: results, the driver's log, every stage log (tarr
 
 wait_for() {  # until the detached series ends or $1 seconds pass
   local end=$((SECONDS + $1))
-  while [ $SECONDS -lt $end ] && pgrep -f "benchmarks/real/run.py" >/dev/null; do sleep 10; done
-  pgrep -f "benchmarks/real/run.py" >/dev/null && echo "still running" || echo "series finished"
+  while [ $SECONDS -lt $end ] && pgrep -f "benchmarks.memd.run" >/dev/null; do sleep 10; done
+  pgrep -f "benchmarks.memd.run" >/dev/null && echo "still running" || echo "series finished"
   tail -n 30 $T/bench.log || true
   nvidia-smi --query-gpu=name,memory.used,utilization.gpu --format=csv || true
   collect
@@ -55,9 +56,9 @@ put() {  # the carried .gpuN folder's files into $T; wheels are installed, tarba
 smoke() {  # CUDA plumbing: the whole series on a tiny model (numbers meaningless), before the real model arrives
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
   python3 -m pip list 2>/dev/null | grep -iE "^(torch|transformers|accelerate|peft|datasets|tokenizers|pyarrow) " || true
-  python3 -c "import sys; sys.path.insert(0, 'tests'); from tiny import build_tiny_model; build_tiny_model('$T/tiny/models/base')"
+  PYTHONPATH=tests:$PYTHONPATH python3 -c "from tiny import build_tiny_model; build_tiny_model('$T/tiny/models/base')"
   ln -sfn $T/assets/data $T/tiny/data
-  python3 benchmarks/real/run.py --profile gpu-smoke --runs mix0,lora-mix0,lima-mix0.25 --executor direct --jobs 3 \
+  python3 -m benchmarks.memd.run --profile gpu-smoke --runs mix0,lora-mix0,lima-mix0.25 --executor direct --jobs 3 \
     --copy files --assets-from $T/tiny --shared $T/shared --work $T/smoke --out-dir $T/smoke/out \
     --model $T/tiny/models/base 2>&1 | tail -n 25
 }
@@ -66,7 +67,7 @@ start() {  # join the slices, check the hash, convert to safetensors, run the se
   cat $T/in/model.part* >$T/model.gguf
   echo "$GGUF_SHA  $T/model.gguf" | sha256sum -c -
   python3 -c "from voc.assets.model import materialize_model as m; print(m('$T/model.gguf', '$T/assets/models/base', None))"
-  VOC_COMMIT=$(cat $T/in/commit) setsid nohup python3 benchmarks/real/run.py --profile gpu --executor direct \
+  VOC_COMMIT=$(cat $T/in/commit) setsid nohup python3 -m benchmarks.memd.run --profile gpu --executor direct \
     --copy files --jobs "$JOBS" --assets-from $T/assets --shared $T/shared --work $T/work --out-dir $T/out \
     >$T/bench.log 2>&1 &
   sleep 5
@@ -85,7 +86,7 @@ pack)
   done
   python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .gpu0/wheels $WHEELS
-  tar czf .gpu0/prepared.tgz -C data/prepared mmlu general_eval      # built by `assets` from the pinned wheel
+  tar czf .gpu0/prepared.tgz -C data/prepared mmlu tasks             # built by `assets` from the pinned wheel
   tar czf .gpu0/shared.tgz -C .. shared/data/memd_absa shared/data/general/lima.json  # never committed
   git rev-parse HEAD >.gpu0/commit
   du -sh .gpu[0-9]

@@ -4,14 +4,10 @@ join sittings that measured the same thing."""
 from __future__ import annotations
 
 import copy
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks/real"))
-
-from results import markdown_report, merge_sessions  # noqa: E402
+from benchmarks.memd.results import markdown_report, merge_sessions
 
 ORDER = ["mix0", "mix0.1", "mix0.25", "lora-mix0"]
 
@@ -51,3 +47,23 @@ def test_merge_refuses_a_different_base_or_subsample():
     with pytest.raises(ValueError, match="'sample' differs"):
         merge_sessions(old, other, ORDER)
     assert merge_sessions(old, session("b", []), ORDER)["runs"] == old["runs"]  # nothing new yet: old kept
+
+
+def test_results_of_before_the_rename_still_read_and_merge():
+    """results.json files written before replay / tasks were named `general` keep their keys; the table, the share
+    check and the merge read them under the current names."""
+    old_run = run("mix0.25", 0.25, 0.3)
+    old_run["summary"] |= {"general_base": 0.4, "general_sft": 0.45}
+    old_run["mix_stats"] = {"general_record_share": 0.05}
+    old = session("aaaaaaa1", [old_run])
+    new_run = run("mix0.1", 0.1, 0.5)
+    new_run["summary"] |= {"tasks_base": 0.4, "tasks_sft": 0.5}
+    merged = merge_sessions(old, session("bbbbbbb2", [new_run]), ORDER)
+    report = markdown_report(merged)
+    assert "| mix0.25 (full, mix=0.25) | replay | 0.300 | - | 0.290 | 0.450 |" in report
+    assert "| mix0.1 (full, mix=0.1) | replay | 0.500 | - | 0.290 | 0.500 |" in report
+    assert "| base model | - | 0.000 | - | 0.300 | 0.400 |" in report and "tasks mean" in report
+    assert "WARNING mix0.25: asked mix=0.25 but the training set's replay record share is 0.05" in report
+    with pytest.raises(ValueError, match="base model's numbers differ"):
+        new_run["summary"]["tasks_base"] = 0.41
+        merge_sessions(old, session("ccccccc3", [new_run]), ORDER)

@@ -104,11 +104,11 @@ def profile_params(bench: dict, profile: str, model: str | None) -> dict:
 
 
 def run_params(base: dict, bench: dict, run: dict, shared: Path = SHARED) -> dict:
-    """One run's params: mix, SFT method and general source series."""
+    """One run's params: mix, SFT method and replay source series."""
     p = copy.deepcopy(base)
     p["mix"] = float(run["mix"])
     p["sft"]["method"] = run["method"]
-    p["general"]["sources"] = resolve_sources(bench["sources"][run["source"]], shared)
+    p["replay"]["sources"] = resolve_sources(bench["sources"][run["source"]], shared)
     return p
 
 
