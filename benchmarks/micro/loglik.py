@@ -1,4 +1,4 @@
-"""Log-likelihood scoring (`voc.model.loglik.loglikelihoods`, as used by MMLU and the general suite): unbatched
+"""Log-likelihood scoring (`voc.model.loglik.loglikelihoods`, as used by MMLU and the task suite): unbatched
 (batch_size=1) vs batched, measured side by side in one process on the same MMLU-shaped requests.
 
     python -m benchmarks.micro.loglik                      # tiny test model, seconds
