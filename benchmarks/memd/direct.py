@@ -17,7 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -29,6 +29,7 @@ from benchmarks.memd.lock import (
     command,
     downstream,
     flatten,
+    overlap,
     read_lock,
     topo_order,
     upstream,
@@ -58,15 +59,12 @@ class Member:
     project: Path
     own: list[Key]
     needs: list[Key]
-    reported: bool = field(default=False)
+    reported: bool = False
 
 
-def _touches(stage: Stage, path: str, stages: dict[str, Stage]) -> bool:
+def _read_by_others(stage: Stage, path: str, stages: dict[str, Stage]) -> bool:
     """Does another stage read `path` (one of `stage`'s outs)?"""
-    def within(a: str, b: str) -> bool:
-        return a.rstrip("/") == b.rstrip("/") or a.startswith(b.rstrip("/") + "/")
-
-    return any(within(d, path) or within(path, d) for s in stages.values() if s is not stage for d in s.deps)
+    return any(overlap(d, path) for s in stages.values() if s is not stage for d in s.deps)
 
 
 def link_prebuilt(project: Path, stages: dict[str, Stage], assets: Path | None) -> set[str]:
@@ -77,7 +75,7 @@ def link_prebuilt(project: Path, stages: dict[str, Stage], assets: Path | None) 
         return set()
     up, built = upstream(stages), set()
     for stage in (stages[n] for n, ups in up.items() if not ups):
-        read = [p for p in stage.outs if _touches(stage, p, stages)]
+        read = [p for p in stage.outs if _read_by_others(stage, p, stages)]
         missing = [p for p in read if not (assets / p).exists()]
         if not read or len(missing) == len(read):
             continue

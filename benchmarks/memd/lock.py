@@ -77,15 +77,16 @@ def read_lock(path: Path) -> dict[str, Stage]:
     return stages
 
 
-def _within(path: str, folder: str) -> bool:
-    path, folder = path.rstrip("/"), folder.rstrip("/")
-    return path == folder or path.startswith(folder + "/")
+def overlap(a: str, b: str) -> bool:
+    """Is one path the other, or inside it? (A dep inside an out folder, or a folder dep holding an out.)"""
+    a, b = a.rstrip("/"), b.rstrip("/")
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
 def upstream(stages: dict[str, Stage]) -> dict[str, set[str]]:
-    """Stage -> the stages whose outs it depends on (a dep inside an out folder, or a folder holding an out)."""
-    return {s.name: {o.name for o in stages.values() if o is not s
-                     and any(_within(d, p) or _within(p, d) for d in s.deps for p in o.outs)}
+    """Stage -> the stages whose outs it depends on."""
+    return {s.name: {o.name for o in stages.values() if o is not s and any(overlap(d, p) for d in s.deps
+                                                                           for p in o.outs)}
             for s in stages.values()}
 
 
