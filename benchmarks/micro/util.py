@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny_model_dir() -> Path:
-    """Build the 2-layer test Llama into a temp folder (seconds, no network). tests/ is no package (pytest puts it on
-    its own path), so its tiny.py is loaded from its file rather than by putting tests/ on sys.path."""
+    """Build the 2-layer test Llama into a temp folder (seconds, no network). tests/ is no package, so its tiny.py
+    is loaded from its file rather than by putting tests/ on the import path."""
     spec = importlib.util.spec_from_file_location("voc_tests_tiny", ROOT / "tests/tiny.py")
     tiny = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tiny)
