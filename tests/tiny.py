@@ -1,4 +1,9 @@
-"""A tiny Llama and a locally trained tokenizer, so tests never need the network or the real model."""
+"""A tiny Llama and a locally trained tokenizer, so tests never need the network or the real model.
+
+A plain module, not a test helper: tests get the model through conftest's `tiny_model_dir` / `build_tiny_model`
+fixtures, the micro-benchmarks load this file by path, and the GPU box's smoke run (benchmarks/memd/gpu.sh)
+imports `build_tiny_model` from it without pytest.
+"""
 
 from __future__ import annotations
 
@@ -55,12 +60,3 @@ def build_tiny_model(out_dir: str | Path, seed: int = 0, tie_word_embeddings: bo
     tok.save_pretrained(out)
     return out
 
-
-def repo_params(sft: dict | None = None) -> dict:
-    """The repo's params.yaml (valid as a whole, as every stage checks) with the `sft` block replaced."""
-    import yaml
-
-    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
-    if sft is not None:
-        params["sft"] = sft
-    return params

@@ -9,14 +9,13 @@ import sys
 from pathlib import Path
 
 import yaml
-from tiny import repo_params
 
 from voc.model.loading import load_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_two_process_cpu_launch_trains_and_saves_a_loadable_model(tmp_path, tiny_model_dir):
+def test_two_process_cpu_launch_trains_and_saves_a_loadable_model(tmp_path, tiny_model_dir, repo_params):
     rows = [{"id": str(i), "source": "voc", "messages": [
         {"role": "user", "content": f"Night vision is blurry {i}."},
         {"role": "assistant", "content": '[{"content": "blurry", "L1": "Camera"}]'}]} for i in range(8)]

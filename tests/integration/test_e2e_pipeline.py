@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from e2e_project import make_project, ran_stages, run
 
 from voc.core.files import read_jsonl, write_json
 from voc.core.taxonomy import load_taxonomy
@@ -28,7 +27,7 @@ MIX_STAGES = {"mix", "decontam", "sft", "eval_voc@sft", "eval_mmlu@sft", "eval_t
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, tiny_model_dir):
+def project(tmp_path_factory, tiny_model_dir, make_project, run, ran_stages):
     proj = make_project(tmp_path_factory.mktemp("e2e"), tiny_model_dir)
     res = run(["dvc", "repro"], proj)
     assert ran_stages(res.stdout) == BASE_STAGES | MIX_STAGES
@@ -100,7 +99,7 @@ def test_summary_equals_the_scores_recomputed_from_the_committed_predictions(pro
     assert summary == recomputed_summary(project, tmp_path)
 
 
-def test_a_forced_rerun_that_changes_nothing_leaves_git_status_clean(project):
+def test_a_forced_rerun_that_changes_nothing_leaves_git_status_clean(project, run, ran_stages):
     """Issue 10 hole 16: no timing in a file git tracks or DVC hashes. Runs before the experiments below."""
     assert run(["git", "status", "--porcelain"], project).stdout == ""
     res = run(["dvc", "repro", "-f"], project)
@@ -108,7 +107,7 @@ def test_a_forced_rerun_that_changes_nothing_leaves_git_status_clean(project):
     assert run(["git", "status", "--porcelain"], project).stdout == ""
 
 
-def test_changing_sft_params_never_reruns_base_evaluations(project):
+def test_changing_sft_params_never_reruns_base_evaluations(project, run, ran_stages):
     params = project / "params.yaml"
     original = params.read_text()
     p = yaml.safe_load(original)
@@ -123,14 +122,14 @@ def test_changing_sft_params_never_reruns_base_evaluations(project):
     assert ran_stages(out.stdout) == {"sft"}
 
 
-def test_exp_run_on_mix_reruns_only_what_depends_on_mix(project):
+def test_exp_run_on_mix_reruns_only_what_depends_on_mix(project, run, ran_stages):
     res = run(["dvc", "exp", "run", "-S", "mix=0.5", "-n", "mix-0.5"], project)
     assert ran_stages(res.stdout) == MIX_STAGES
     diff = run(["dvc", "metrics", "diff", "--json"], project)
     assert "metrics/mix.json" in json.loads(diff.stdout)
 
 
-def test_two_point_sweep_gives_a_frontier_table(project):
+def test_two_point_sweep_gives_a_frontier_table(project, run):
     """Issue contract: a two-point sweep on the tiny config, then `voc frontier` lists both points."""
     run(["dvc", "exp", "run", "-S", "mix=0", "-n", "mix-0"], project)  # mix-0.5 exists from the test above
     run(["voc", "frontier", "--out", "frontier"], project)

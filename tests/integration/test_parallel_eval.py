@@ -23,9 +23,7 @@ if PartialState().is_main_process:
 
 
 @pytest.mark.slow
-def test_two_processes_match_one(tmp_path):
-    from tiny import build_tiny_model
-
+def test_two_processes_match_one(tmp_path, build_tiny_model):
     # untied embeddings: the random model then answers with varied, non-empty text instead of newlines
     tiny_model_dir = build_tiny_model(tmp_path / "model", seed=1, tie_word_embeddings=False)
     script = tmp_path / "gen.py"

@@ -8,16 +8,19 @@ and re-evaluates). A and B are the determinism pair; B is the uninterrupted refe
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from e2e_project import make_project, ran_stages, run
-from reliability_helpers import flatten, repro_env, snapshot, terminate_group, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -44,16 +47,68 @@ def _loss_curve(proj: Path) -> dict[int, float]:
     return {int(r.split("\t")[0]): float(r.split("\t")[1]) for r in rows}
 
 
-def _kill_sft_mid_run(proj: Path, log_path: Path) -> dict:
+def _wait_for(condition: Callable[[], bool], timeout: float, what: str, alive: subprocess.Popen | None = None) -> None:
+    """Poll until `condition()` holds; fail after `timeout` seconds or if `alive` exits first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if alive is not None and alive.poll() is not None:
+            raise AssertionError(f"process exited ({alive.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.2)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group is still running (zombies of our own child are reaped by Popen.wait)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _terminate_group(proc: subprocess.Popen, timeout: float = 120) -> None:
+    """SIGTERM the whole process group (dvc, accelerate and the stage), then wait until every member is gone.
+
+    The stage may outlive dvc while it saves its checkpoint, so waiting on `proc` alone is not enough.
+    SIGKILL only if the group overruns `timeout`, so a hung stage never outlives the test.
+    """
+    pgid = proc.pid  # started with start_new_session=True: the leader's pid is the group id
+    with contextlib.suppress(ProcessLookupError):  # the group may already be gone (the stage failed early)
+        os.killpg(pgid, signal.SIGTERM)
+    proc.wait(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while _group_alive(pgid):
+        if time.monotonic() > deadline:
+            os.killpg(pgid, signal.SIGKILL)
+            raise AssertionError("stage still running after SIGTERM")
+        time.sleep(0.2)
+
+
+def _snapshot(root: Path, rels: list[str]) -> dict[str, bytes]:
+    """The bytes of each file, to compare one run with the next."""
+    return {rel: (root / rel).read_bytes() for rel in rels}
+
+
+def _flatten(obj: object, prefix: str = "") -> dict[str, object]:
+    """Nested JSON as {"a.b.0": leaf}, so metrics with nested sections compare key by key with pytest.approx."""
+    if isinstance(obj, dict):
+        return {k: v for key, val in obj.items() for k, v in _flatten(val, f"{prefix}{key}.").items()}
+    if isinstance(obj, list):
+        return {k: v for i, val in enumerate(obj) for k, v in _flatten(val, f"{prefix}{i}.").items()}
+    return {prefix.rstrip("."): obj}
+
+
+def _kill_sft_mid_run(proj: Path, log_path: Path, env: dict[str, str]) -> dict:
     """Start `dvc repro -f sft` in its own process group, SIGTERM the group once a checkpoint exists."""
     ckpts = proj / "checkpoints/sft"
     with log_path.open("w") as log:
-        proc = subprocess.Popen(["dvc", "repro", "-f", "sft"], cwd=proj, env=repro_env(), stdout=log,
+        proc = subprocess.Popen(["dvc", "repro", "-f", "sft"], cwd=proj, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            wait_for(lambda: any(ckpts.glob("checkpoint-*")), 300, "the first SFT checkpoint", alive=proc)
+            _wait_for(lambda: any(ckpts.glob("checkpoint-*")), 300, "the first SFT checkpoint", alive=proc)
         finally:
-            terminate_group(proc)
+            _terminate_group(proc)
     out = log_path.read_text()
     stopped = re.search(r"stopped at global step (\d+)", out)
     return {"returncode": proc.returncode, "log": out, "stopped_at": int(stopped.group(1)) if stopped else None,
@@ -65,21 +120,21 @@ def _kill_sft_mid_run(proj: Path, log_path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, tiny_model_dir):
+def runs(tmp_path_factory, tiny_model_dir, make_project, run, ran_stages, repro_env):
     proj = make_project(tmp_path_factory.mktemp("rel"), tiny_model_dir)
     _set_sft(proj, max_steps=MAX_STEPS, save_steps=SAVE_STEPS)
     run(["git", "commit", "-qam", "more sft steps"], proj)
 
     run(["dvc", "repro"], proj)
-    a = snapshot(proj, DETERMINISTIC)
+    a = _snapshot(proj, DETERMINISTIC)
     shutil.rmtree(proj / "checkpoints/sft", ignore_errors=True)  # a finished run deletes them; be sure
     res_b = run(["dvc", "repro", "-f"], proj)
-    b = snapshot(proj, DETERMINISTIC)
+    b = _snapshot(proj, DETERMINISTIC)
     b_stats, b_curve, b_voc = _json(proj, "metrics/sft/train_stats.json"), _loss_curve(proj), \
         _json(proj, "metrics/voc_sft.json")
 
     shutil.rmtree(proj / "checkpoints/sft", ignore_errors=True)
-    killed = _kill_sft_mid_run(proj, tmp_path_factory.mktemp("logs") / "killed.log")
+    killed = _kill_sft_mid_run(proj, tmp_path_factory.mktemp("logs") / "killed.log", repro_env)
     killed["dvc_status"] = json.loads(run(["dvc", "status", "--json"], proj).stdout)
     resumed = run(["dvc", "repro", "--force-downstream"], proj)
     return {"proj": proj, "a": a, "b": b, "b_ran": ran_stages(res_b.stdout), "b_stats": b_stats,
@@ -110,7 +165,7 @@ def test_sigterm_stops_sft_mid_run_and_leaves_no_partial_output(runs):
     assert "sft" in k["dvc_status"]
 
 
-def test_rerun_resumes_from_the_checkpoint(runs):
+def test_rerun_resumes_from_the_checkpoint(runs, run):
     proj, stopped = runs["proj"], runs["killed"]["stopped_at"]
     m = re.search(r"Resuming from checkpoint \S*checkpoint-(\d+) at global step (\d+)", runs["resumed_out"])
     assert m, runs["resumed_out"][-3000:]
@@ -133,7 +188,7 @@ def test_resumed_run_matches_the_uninterrupted_run(runs):
     tail = [ref[s] for s in range(stopped + 1, MAX_STEPS + 1)]
     assert _json(proj, "metrics/sft/train_stats.json")["train_loss"] == pytest.approx(sum(tail) / len(tail),
                                                                                        rel=1e-3)
-    voc, ref_voc = flatten(_json(proj, "metrics/voc_sft.json")), flatten(runs["b_voc"])
+    voc, ref_voc = _flatten(_json(proj, "metrics/voc_sft.json")), _flatten(runs["b_voc"])
     assert voc.keys() == ref_voc.keys()
     for key, value in voc.items():
         assert value == (pytest.approx(ref_voc[key], abs=1e-6) if isinstance(value, float) else ref_voc[key]), key

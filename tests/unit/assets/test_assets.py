@@ -230,16 +230,15 @@ def test_hf_replay_source_is_pinned_and_returns_its_commit(monkeypatch):
     assert len(calls) == 1
 
 
-def test_assets_stage_writes_the_model_commit_to_assets_json(tiny_model_dir, tmp_path, monkeypatch):
+def test_assets_stage_writes_the_model_commit_to_assets_json(tiny_model_dir, tmp_path, monkeypatch, write_tiny_tasks):
     import importlib.util
 
     import yaml
     from click.testing import CliRunner
-    from e2e_project import tasks_fixture
 
     from voc.core.files import read_json
 
-    tasks_fixture(tmp_path / "ge")
+    write_tiny_tasks(tmp_path / "ge")
     root = Path(__file__).resolve().parents[3]
     p = yaml.safe_load((root / "params.yaml").read_text())
     p["model"].update(source="hf:org/tiny", sha256=None, revision=REV)

@@ -13,7 +13,6 @@ import pytest
 import torch
 import yaml
 from click.testing import CliRunner
-from tiny import repo_params
 
 from voc.core.errors import ParamsError
 from voc.core.taxonomy import load_taxonomy
@@ -111,7 +110,7 @@ def test_an_allowed_cut_shortens_the_comment_never_the_answer(tok):
     assert stats["truncated"] == 1 and stats["comment_cut"] == 0
 
 
-def test_train_sft_refuses_before_touching_checkpoints(tmp_path, tiny_model_dir):
+def test_train_sft_refuses_before_touching_checkpoints(tmp_path, tiny_model_dir, repo_params):
     rows = [{"id": str(i), "source": "voc", "messages": chat("crash " * (5 if i else 200))} for i in range(4)]
     train = tmp_path / "train.jsonl"
     train.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -167,7 +166,7 @@ def _demo_records(n: int) -> tuple[list[dict], str]:
             for r in comments], system
 
 
-def test_eval_voc_warns_and_counts_outputs_at_the_limit(tmp_path, tiny_model_dir, caplog):
+def test_eval_voc_warns_and_counts_outputs_at_the_limit(tmp_path, tiny_model_dir, caplog, repo_params):
     records, _ = _demo_records(3)
     data = tmp_path / "data"
     data.mkdir()
@@ -192,7 +191,7 @@ def test_eval_voc_warns_and_counts_outputs_at_the_limit(tmp_path, tiny_model_dir
     assert [p["hit_max_new_tokens"] for p in preds] == [True] * 3
 
 
-def test_prepare_reports_token_lengths(tmp_path, tiny_model_dir):
+def test_prepare_reports_token_lengths(tmp_path, tiny_model_dir, repo_params):
     comments = tmp_path / "comments.jsonl"
     comments.write_text("".join((ROOT / "data/raw/demo/comments.jsonl").read_text().splitlines(True)[:30]))
     params = repo_params()

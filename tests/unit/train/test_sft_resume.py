@@ -15,7 +15,6 @@ import pytest
 import torch
 import yaml
 from safetensors.torch import load_file
-from tiny import repo_params
 
 from voc.train.sft import train_sft
 
@@ -24,7 +23,7 @@ STEPS = 8  # two epochs of 4 batches: the resume also crosses an epoch boundary
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
+def workdir(tmp_path: Path, repo_params) -> Path:
     rows = [{"id": str(i), "source": "voc", "messages": [
         {"role": "user", "content": f"The camera app crashes {i}."},
         {"role": "assistant", "content": '[{"content": "app crashes", "L1": "App"}]'}]} for i in range(8)]

