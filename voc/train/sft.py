@@ -23,11 +23,10 @@ from voc.core.params import check_sft_params
 from voc.core.schema import SFT
 from voc.model.loading import load_tokenizer, load_weights, pick_device
 from voc.train.checkpoints import GracefulStop, last_complete_checkpoint, prepare_checkpoints, run_fingerprint
-from voc.train.examples import IGNORE_INDEX, build_dataset, tokenize_example
-
-__all__ = ["build_dataset", "tokenize_example", "make_training_args", "train_sft", "TrainingInterrupted"]
+from voc.train.examples import IGNORE_INDEX, build_dataset
 
 log = logging.getLogger("voc.train.sft")
+
 
 class TrainingInterrupted(VocError):
     """Training stopped on SIGTERM after saving a checkpoint; a rerun resumes from it."""

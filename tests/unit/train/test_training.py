@@ -14,8 +14,8 @@ from safetensors.torch import load_file
 from voc.core.errors import InputError
 from voc.model.loading import load_model, load_tokenizer
 from voc.train.checkpoints import last_complete_checkpoint, prepare_checkpoints, run_fingerprint
-from voc.train.examples import ChatTemplateError
-from voc.train.sft import _dvclive_callback, build_dataset, make_training_args, tokenize_example, train_sft
+from voc.train.examples import ChatTemplateError, build_dataset, tokenize_example
+from voc.train.sft import _dvclive_callback, make_training_args, train_sft
 
 TARGET = '[{"content": "app crashes", "L1": "App", "emotion": "negative"}]'
 
