@@ -21,7 +21,8 @@ import click
 
 from voc.core.files import write_jsonl
 from voc.core.taxonomy import Taxonomy, write_taxonomy
-from voc.data.demo.tables import FRAMES, LEAVES, TRANSLATIONS
+from voc.data.demo.phrases import FRAMES, TRANSLATIONS
+from voc.data.demo.tables import LEAVES
 
 LEVELS = ("L1", "L2", "L3", "L4")
 ZIPF_EXPONENT = 1.1
