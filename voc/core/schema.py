@@ -202,6 +202,8 @@ class SFT(Section):
     logging_steps: PosInt
     seed: Seed
     max_truncated_share: Annotated[Real, Field(ge=0, le=1)] = 0.01
+    packing: StrictBool = False  # one padding-free row per batch (voc.train.batching); see params.yaml
+    sampling: Literal["random", "group_by_length"] = "random"  # transformers' train_sampling_strategy
     lora: LoRA | None = None
 
     @model_validator(mode="after")

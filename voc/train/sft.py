@@ -22,8 +22,9 @@ from voc.core.files import atomic_path, read_jsonl, write_json
 from voc.core.params import check_sft_params
 from voc.core.schema import SFT
 from voc.model.loading import load_tokenizer, load_weights, pick_device
+from voc.train.batching import batching_args, completion_logits_supported, make_collator
 from voc.train.checkpoints import GracefulStop, last_complete_checkpoint, prepare_checkpoints, run_fingerprint
-from voc.train.examples import IGNORE_INDEX, build_dataset
+from voc.train.examples import build_dataset
 
 log = logging.getLogger("voc.train.sft")
 
@@ -49,7 +50,8 @@ def learning_rate(sft: SFT) -> float:
 def make_training_args(sft: SFT | dict, out_dir: str | Path, use_cpu: bool | None = None, **overrides: Any):
     """TrainingArguments from the sft: block. bf16 on CUDA, fp32 on CPU; no automatic reporting (DVCLive is
     added explicitly); seeded data order; few checkpoints kept. Weights are always saved as safetensors
-    (transformers 5 has no pickle option left). The schema has typed every value, so nothing is cast here."""
+    (transformers 5 has no pickle option left). The schema has typed every value, so nothing is cast here.
+    Attention is transformers' default (SDPA) in both cases."""
     from transformers import TrainingArguments
 
     sft = check_sft_params(sft)
@@ -79,6 +81,7 @@ def make_training_args(sft: SFT | dict, out_dir: str | Path, use_cpu: bool | Non
         dataloader_pin_memory=bf16,  # pinned memory only helps host-to-GPU copies
         ddp_find_unused_parameters=False,
         disable_tqdm=True,
+        **batching_args(sft),
     )
     kwargs.update(overrides)
     return TrainingArguments(**kwargs)
@@ -217,7 +220,7 @@ def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path,
     Returns the stats also written to `<live_dir>/train_stats.json` (rank 0). Raises TrainingInterrupted
     after a SIGTERM (a checkpoint was saved first, single-process runs only).
     """
-    from transformers import DataCollatorForSeq2Seq, Trainer
+    from transformers import Trainer
 
     sft = check_sft_params(sft)
     state = _setup_process(sft)
@@ -229,7 +232,7 @@ def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path,
     model = _load_model(base_dir, sft, trust_remote_code)
     args = make_training_args(sft, ckpt_dir, **arg_overrides)
     stopper, callbacks = _callbacks(state, live_dir, resume is not None, stats)
-    collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX)
+    collator = make_collator(tokenizer, sft.packing, completion_logits_supported(model))
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
                       processing_class=tokenizer, callbacks=callbacks)
     resumed_step = _checkpoint_step(resume) if resume else 0
