@@ -41,15 +41,24 @@ def limit_rows(rows: Sequence[dict], limit_per_subject: int | None) -> list[dict
     return kept
 
 
+def predict_mmlu(model, tok, rows: Sequence[dict], dev_rows: Sequence[dict], k_shot: int = 0,
+                 batch_size: int = 16) -> list[int]:
+    """The highest-likelihood letter (0-3) of each row: all the model work of `evaluate_mmlu`, which
+    benchmarks/micro/lmeval.py compares with lm-eval question by question."""
+    requests = [(format_prompt(r, dev_rows, k_shot), f" {letter}") for r in rows for letter in LETTERS]
+    # one group per subject: its header and k shots are encoded once (KV cache) for all its questions
+    groups = [r["subject"] for r in rows for _ in LETTERS]
+    scores = loglikelihoods(model, tok, requests, batch_size=batch_size, desc="mmlu", groups=groups)
+    return [max(range(4), key=lambda j, i=i: scores[4 * i + j][0]) for i in range(len(rows))]
+
+
 def evaluate_mmlu(model, tok, test_rows: Sequence[dict], dev_rows: Sequence[dict], k_shot: int = 0,
                   limit_per_subject: int | None = None, batch_size: int = 16) -> dict:
     """Micro and macro (mean over subjects) accuracy of the highest-likelihood letter."""
     rows = limit_rows(test_rows, limit_per_subject)
     if not rows:
         raise ValueError("no MMLU test rows to evaluate")
-    requests = [(format_prompt(r, dev_rows, k_shot), f" {letter}") for r in rows for letter in LETTERS]
-    scores = loglikelihoods(model, tok, requests, batch_size=batch_size, desc="mmlu")
-    preds = [max(range(4), key=lambda j, i=i: scores[4 * i + j][0]) for i in range(len(rows))]
+    preds = predict_mmlu(model, tok, rows, dev_rows, k_shot, batch_size)
     gold = [r["answer"] for r in rows]
     by_subject: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
     for r, p in zip(rows, preds, strict=True):

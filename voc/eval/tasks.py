@@ -25,21 +25,32 @@ def _choice_bytes(row: dict) -> list[int]:
     return [max(1, len(c.removeprefix(" ").encode("utf-8"))) for c in conts]
 
 
+def predict_task(model, tok, rows: Sequence[dict], batch_size: int = 16) -> tuple[list[int], list[int]]:
+    """Per row, the choice of highest log-likelihood and of highest log-likelihood per byte: all the model work of
+    `evaluate_task`, which benchmarks/micro/lmeval.py compares with lm-eval item by item."""
+    per_row = [requests_for(r) for r in rows]
+    flat = [q for reqs in per_row for q in reqs]
+    # one group per item: its choices share the context (Winogrande: the sentence up to the blank), encoded once
+    groups = [n for n, reqs in enumerate(per_row) for _ in reqs]
+    scores = loglikelihoods(model, tok, flat, batch_size=batch_size, desc="tasks", groups=groups)
+    preds, preds_norm, at = [], [], 0
+    for row, reqs in zip(rows, per_row, strict=True):
+        ll = np.array([s for s, _ in scores[at:at + len(reqs)]])
+        at += len(reqs)
+        preds.append(int(np.argmax(ll)))
+        preds_norm.append(int(np.argmax(ll / np.array(_choice_bytes(row)))))
+    return preds, preds_norm
+
+
 def evaluate_task(model, tok, rows: Sequence[dict], limit: int | None = None, batch_size: int = 16) -> dict:
     """acc = argmax log-likelihood is gold; acc_norm = the same after dividing by each choice's byte length."""
     rows = list(rows)[:limit] if limit is not None else list(rows)
     if not rows:
         raise ValueError("no rows to evaluate")
-    per_row = [requests_for(r) for r in rows]
-    flat = [q for reqs in per_row for q in reqs]
-    scores = loglikelihoods(model, tok, flat, batch_size=batch_size, desc="tasks")
-    hits, hits_norm, at = [], [], 0
-    for row, reqs in zip(rows, per_row, strict=True):
-        ll = np.array([s for s, _ in scores[at:at + len(reqs)]])
-        at += len(reqs)
-        hits.append(int(np.argmax(ll)) == row["gold"])
-        hits_norm.append(int(np.argmax(ll / np.array(_choice_bytes(row)))) == row["gold"])
-    return {"acc": float(np.mean(hits)), "acc_norm": float(np.mean(hits_norm)), "n": len(rows)}
+    preds, preds_norm = predict_task(model, tok, rows, batch_size)
+    gold = [r["gold"] for r in rows]
+    return {"acc": float(np.mean(np.equal(preds, gold))), "acc_norm": float(np.mean(np.equal(preds_norm, gold))),
+            "n": len(rows)}
 
 
 def evaluate_tasks(model, tok, data_dir: str | Path, tasks: Sequence[str], limit: int | None = None,

@@ -146,12 +146,13 @@ def test_limit_rows_takes_first_n_per_subject():
 
 
 def test_evaluate_scores_letters_as_continuations(monkeypatch, tiny_model_dir):
-    seen = []
+    seen, seen_groups = [], []
     # likelihoods chosen per request: row 1 -> C (wrong, gold A), row 2 -> B (right), row 3 (other subject) -> D (right)
     table = {0: [-3, -2, -1, -4], 1: [-5, -1, -2, -3], 2: [-9, -8, -7, -1]}
 
-    def fake_loglik(model, tok, requests, batch_size=16, desc=""):
+    def fake_loglik(model, tok, requests, batch_size=16, desc="", groups=None):
         seen.extend(requests)
+        seen_groups.extend(groups)
         return [(float(table[i // 4][i % 4]), False) for i in range(len(requests))]
 
     monkeypatch.setattr(mmlu_mod, "loglikelihoods", fake_loglik)
@@ -159,6 +160,8 @@ def test_evaluate_scores_letters_as_continuations(monkeypatch, tiny_model_dir):
             {**ROW, "subject": "astronomy", "question": "Q3", "answer": 3}]
     res = evaluate_mmlu(None, None, rows, DEV, k_shot=0, limit_per_subject=2)
     assert [c for _, c in seen] == [" A", " B", " C", " D"] * 3
+    # one cache group per subject: its header and shots are encoded once (tests/unit/model/test_loglik.py)
+    assert seen_groups == ["high_school_biology"] * 8 + ["astronomy"] * 4
     assert seen[0][0] == format_prompt(ROW, DEV, 0)
     assert seen[4][0].endswith("Q2\nA. Hb\nB. Insulin\nC. DNA\nD. Fat\nAnswer:")
     assert res["n"] == 3 and res["accuracy"] == pytest.approx(2 / 3)

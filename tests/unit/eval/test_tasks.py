@@ -1,9 +1,9 @@
-"""Log-likelihood scoring and the task suite (formats, acc vs acc_norm, the registry, materialisation)."""
+"""The task suite (formats, acc vs acc_norm, the registry, materialisation); the log-likelihoods themselves are
+tested in tests/unit/model/test_loglik.py."""
 
 from __future__ import annotations
 
 import pytest
-import torch
 
 from voc.assets.tasks import TASKS, hellaswag, materialize_tasks, winogrande
 from voc.core.errors import ParamsError
@@ -11,60 +11,11 @@ from voc.core.files import read_jsonl, write_jsonl
 from voc.eval import tasks as eval_tasks
 from voc.eval.tasks import evaluate_task, evaluate_tasks
 from voc.model.loading import load_model
-from voc.model.loglik import encode_pair, loglikelihoods
 
 
 @pytest.fixture(scope="module")
 def tiny(tiny_model_dir):
     return load_model(tiny_model_dir, device="cpu")
-
-
-def _by_hand(model, tok, context: str, continuation: str) -> tuple[float, bool]:
-    """One un-batched forward pass over context+continuation, log_softmax, sum over the continuation tokens.
-
-    As in lm-eval, trailing whitespace of the context belongs to the continuation.
-    """
-    stripped = context.rstrip()
-    context, continuation = stripped, context[len(stripped):] + continuation
-    ctx = tok.encode(context, add_special_tokens=False)
-    whole = tok.encode(context + continuation, add_special_tokens=False)
-    cont = whole[len(ctx):]
-    with torch.no_grad():
-        logits = model(torch.tensor([whole[:-1]])).logits[0]
-    logp = torch.log_softmax(logits, -1)[len(ctx) - 1:]
-    total = sum(logp[i, t].item() for i, t in enumerate(cont))
-    return total, all(logp[i].argmax().item() == t for i, t in enumerate(cont))
-
-
-def test_loglik_matches_a_single_forward_pass(tiny):
-    model, tok = tiny
-    requests = [("The camera app keeps", " crashing after the update."), ("Night", " vision"),
-                ("The following are multiple choice questions (with answers) about anatomy. Answer:", " B"),
-                ("def add(a, b):\n", "    return a + b")]
-    got = loglikelihoods(model, tok, requests, batch_size=3)
-    for (ctx, cont), (ll, greedy) in zip(requests, got, strict=True):
-        want, want_greedy = _by_hand(model, tok, ctx, cont)
-        assert ll == pytest.approx(want, abs=1e-4) and ll < 0
-        assert greedy == want_greedy
-
-
-def test_loglik_greedy_flag(tiny):
-    model, tok = tiny
-    ctx = "Write a haiku about the sea."
-    with torch.no_grad():
-        logits = model(torch.tensor([tok.encode(ctx, add_special_tokens=False)])).logits[0, -1]
-    best, worst = tok.decode([logits.argmax().item()]), tok.decode([logits.argmin().item()])
-    assert tok.encode(ctx + best, add_special_tokens=False)[-1] == logits.argmax().item()  # precondition
-    (ll_best, greedy_best), (ll_worst, greedy_worst) = loglikelihoods(model, tok, [(ctx, best), (ctx, worst)])
-    assert greedy_best and not greedy_worst
-    assert ll_best == pytest.approx(torch.log_softmax(logits, -1).max().item(), abs=1e-5) and ll_worst < ll_best
-
-
-def test_encode_pair_moves_trailing_space_to_the_continuation(tiny):
-    _, tok = tiny
-    assert encode_pair(tok, "Answer: ", "B") == encode_pair(tok, "Answer:", " B")
-    ctx, cont = encode_pair(tok, "Answer:", " B")
-    assert tok.decode(ctx) == "Answer:" and tok.decode(cont) == " B"
 
 
 def test_acc_and_acc_norm_differ_on_a_constructed_case(monkeypatch):
@@ -80,15 +31,17 @@ def test_winogrande_rows_vary_the_context(monkeypatch):
                       "answer": "1"}, 7)
     assert row == {"id": "7", "contexts": ["Ann beat Bo because Ann", "Ann beat Bo because Bo"],
                    "continuation": " trained.", "gold": 0}
-    seen = []
+    seen, groups = [], []
 
     def fake(m, t, reqs, **k):
         seen.extend(reqs)
+        groups.extend(k["groups"])
         return [(-1.0, True), (-2.0, False)]
 
     monkeypatch.setattr(eval_tasks, "loglikelihoods", fake)
     assert evaluate_task(None, None, [row])["acc"] == 1.0
     assert seen == [("Ann beat Bo because Ann", " trained."), ("Ann beat Bo because Bo", " trained.")]
+    assert groups == [0, 0]  # one cache group per item: the sentence up to the blank is encoded once
 
 
 def test_hellaswag_preprocessing():
