@@ -11,6 +11,7 @@ from voc.core.files import atomic_path, read_jsonl, write_json, write_jsonl
 from voc.core.params import load_params
 from voc.core.taxonomy import load_taxonomy
 from voc.data.comments import leaf_counts
+from voc.data.prompt import eval_prompts
 from voc.eval.predictions import answer_budget, prediction_rows
 from voc.eval.scoring.metrics import l1_confusion_rows, level_f1_rows, per_leaf_table, score_predictions
 from voc.model.generate import generate_outputs_with_hits
@@ -28,20 +29,22 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", type=click.Path(exists=True))
 @click.option("--model", "model_dir", required=True, type=click.Path(exists=True))
-@click.option("--name", required=True, help="base or sft: names the outputs")
+@click.option("--name", required=True, help="base or sft: names the outputs; base has not learned the labels, so "
+              "its prompts show the taxonomy even with prompt.taxonomy none")
 @click.option("--data", default="data/prepared/voc", type=click.Path(exists=True))
 @click.option("--out", required=True, type=click.Path(), help="metrics JSON")
 @click.option("--details", required=True, type=click.Path(), help="folder for predictions and plot data")
 def main(params_path: str, model_dir: str, name: str, data: str, out: str, details: str) -> None:
-    p = load_params(params_path, "eval", "model")
+    p = load_params(params_path, "eval", "prompt", "model")
     ev, trust = p.eval, p.model.trust_remote_code
     taxonomy = load_taxonomy(Path(data) / "taxonomy.csv")
     test = read_jsonl(Path(data) / "test.jsonl")[: ev.limit]
     train_counts = leaf_counts(read_jsonl(Path(data) / "train.jsonl"), taxonomy.levels)
     # warn before generating when eval.max_new_tokens would cut the longer gold-length answers
     budget = answer_budget(test, load_tokenizer(model_dir, trust), ev.max_new_tokens)
-    outputs, hits = generate_outputs_with_hits(ev.backend, model_dir, [r["messages"][:-1] for r in test],
-                                               ev.max_new_tokens, ev.batch_size, trust)
+    prompts = eval_prompts(test, taxonomy, p.prompt.taxonomy, learned=name != "base")
+    outputs, hits = generate_outputs_with_hits(ev.backend, model_dir, prompts, ev.max_new_tokens, ev.batch_size,
+                                               trust)
     rows = prediction_rows(test, outputs, taxonomy, hits)
     metrics = score_predictions(rows, taxonomy, train_counts)
     metrics.update(budget, hit_max_new_tokens=sum(hits))  # outputs cut by the limit, not finished

@@ -23,8 +23,8 @@ def main() -> None:
 @click.option("--model", "model_dir", default="models/sft", show_default=True, type=click.Path(exists=True))
 @click.option("--taxonomy", "taxonomy_path", default="data/prepared/voc/taxonomy.csv", show_default=True,
               type=click.Path(exists=True))
-@click.option("--prompt-taxonomy", type=click.Choice(["names", "full"]), default="names", show_default=True,
-              help="must match the prompt.taxonomy the model was trained with")
+@click.option("--prompt-taxonomy", type=click.Choice(["names", "full", "none"]), default="names", show_default=True,
+              help="must match the prompt.taxonomy the model was trained with (none: instructions only)")
 @click.option("--input", "input_path", type=click.Path(exists=True), help=".txt (one per line) or .jsonl (text)")
 @click.option("--output", "output_path", type=click.Path(), help="write JSONL here instead of stdout")
 @click.option("--batch-size", default=8, show_default=True)

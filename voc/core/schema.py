@@ -122,7 +122,7 @@ class Prepare(Section):
 
 
 class Prompt(Section):
-    taxonomy: Literal["names", "full"]
+    taxonomy: Literal["names", "full", "none"]
 
 
 class ReplaySource(Section):
