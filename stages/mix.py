@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 
 import click
 
-from voc.core.files import read_jsonl, write_json, write_jsonl
+from voc.core.files import write_json, write_jsonl
 from voc.core.params import load_params
 from voc.data.mixing import mix_records
 from voc.model.loading import load_tokenizer
+
+
+def kept(path: str, keys: Sequence[str]) -> Iterator[dict]:
+    """Each row of a JSONL file we wrote, cut to `keys` as it is read: the prepared records' text and gold
+    segments are never all held at once."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                row = json.loads(line)
+                yield {k: row[k] for k in keys}
+
+
+def token_counter(tokenizer_dir: str):
+    """Tokens of each row as sft sees it (chat template applied), counted a batch at a time."""
+    tok = load_tokenizer(tokenizer_dir)
+
+    def count(rows: Sequence[dict]) -> list[int]:
+        texts = tok.apply_chat_template([r["messages"] for r in rows], tokenize=False)
+        return [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
+
+    return count
 
 
 @click.command()
@@ -21,18 +44,12 @@ from voc.model.loading import load_tokenizer
 @click.option("--metrics", default="metrics/mix.json", type=click.Path())
 def main(params_path: str, train: str, replay_path: str, tokenizer: str, out: str, metrics: str) -> None:
     p = load_params(params_path, "mix", "mix_unit", "seed", "replay")
-    tok = load_tokenizer(tokenizer)
-
-    def n_tokens(row: dict) -> int:
-        text = tok.apply_chat_template(row["messages"], tokenize=False)
-        return len(tok(text, add_special_tokens=False)["input_ids"])
-
-    customer = [{"id": r["id"], "messages": r["messages"]} for r in read_jsonl(train)]
+    customer = list(kept(train, ("id", "messages")))
     replay: dict[str, list[dict]] = defaultdict(list)
-    for r in read_jsonl(replay_path):
-        replay[r["source"]].append({"id": r["id"], "messages": r["messages"]})
+    for r in kept(replay_path, ("source", "id", "messages")):
+        replay[r.pop("source")].append(r)
     weights = {s.name: float(s.weight) for s in p.replay.sources}
-    rows, report = mix_records(customer, dict(replay), weights, p.mix, p.seed, p.mix_unit, n_tokens)
+    rows, report = mix_records(customer, dict(replay), weights, p.mix, p.seed, p.mix_unit, token_counter(tokenizer))
     write_jsonl(out, rows)
     write_json(metrics, report)
     click.echo(f"mix={p.mix} ({p.mix_unit}): {report['records']} records, replay share "

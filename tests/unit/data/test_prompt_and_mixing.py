@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,7 @@ def test_mix_counts_shares_and_determinism():
     assert rep["sources"]["a"]["records"] + rep["sources"]["b"]["records"] == 10
     assert rep["sources"]["a"]["unique"] == rep["sources"]["a"]["records"]  # without replacement
     again, _ = mix_records(customer, replay, {"a": 1, "b": 3}, 0.25, seed=1)
-    assert again == rows
+    assert list(again) == list(rows)
     other, _ = mix_records(customer, replay, {"a": 1, "b": 3}, 0.25, seed=2)
     assert [r["id"] for r in other] != [r["id"] for r in rows]
 
@@ -138,6 +139,47 @@ def test_mix_by_tokens_counts_tokens():
     _, rep = mix_records(customer, replay, {"a": 1}, 0.5, seed=0, unit="tokens")
     assert rep["sources"]["a"]["tokens"] == 100 and rep["sources"]["a"]["records"] == 20
     assert rep["replay_token_share"] == 0.5
+
+
+def _varied(prefix: str, n: int) -> list[dict]:
+    return [{"id": f"{prefix}{i}", "messages": [{"role": "user", "content": " ".join(["w"] * (1 + i % 4))}]}
+            for i in range(n)]
+
+
+def test_mix_draws_the_same_rows_as_before_it_kept_only_row_numbers():
+    """Same seed, same file: the row-number mix reproduces the row-copying implementation it replaced (whose
+    outputs these are), repeats and token budgets included, so the committed demo's mix does not change."""
+    rows, rep = mix_records(_rows("c", 6), {"a": _rows("a", 2), "b": _rows("b", 7)}, {"a": 1, "b": 2}, 0.6, seed=3)
+    assert [r["id"] for r in rows] == ["b0", "b4", "a0", "b3", "b2", "c0", "c4", "c1", "a1", "b6", "c5", "c2", "a0",
+                                       "b1", "c3"]
+    assert rows[2] == {"id": "a0", "messages": _rows("a", 1)[0]["messages"], "source": "a"}
+    assert rep["sources"]["a"] == {"records": 3, "unique": 2, "available": 2, "tokens": 9, "record_share": 0.2,
+                                   "token_share": 0.2}
+    rows, rep = mix_records(_varied("c", 5), {"a": _varied("a", 3), "b": _varied("b", 9)}, {"a": 2, "b": 1}, 0.5,
+                            seed=5, unit="tokens")
+    assert [r["id"] for r in rows] == ["b1", "c2", "a1", "a2", "c1", "c3", "a1", "c0", "a0", "c4", "b2"]
+    assert (rep["tokens"], rep["replay_token_share"], rep["sources"]["a"]["unique"]) == (24, 0.5417, 3)
+
+
+def test_mix_keeps_row_numbers_not_copies_and_counts_each_row_once():
+    """Memory follows the output: the mix holds 8 bytes per output row (rows are built when read), and a batch
+    token counter sees each drawn replay row once, however often it is drawn."""
+    customer, replay = _rows("c", 1000), {"a": _rows("a", 50)}
+    seen: list[str] = []
+
+    def count(batch):
+        seen.extend(r["id"] for r in batch)
+        return [3] * len(batch)
+
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    rows, rep = mix_records(customer, replay, {"a": 1}, 0.5, seed=0, count_tokens=count)
+    kept = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert len(rows) == 2000 and kept < 16 * len(rows) + 16_000  # copied rows would hold 200+ bytes each
+    assert rep["sources"]["a"] == {**rep["sources"]["a"], "records": 1000, "unique": 50, "tokens": 3000}
+    assert len(seen) == len(set(seen)) == 1050
+    assert rows[0] is not rows[0] and rows[0] == rows[0]  # built on read, never stored
 
 
 def test_replay_json_sources(tmp_path):
