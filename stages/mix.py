@@ -25,11 +25,15 @@ def kept(path: str, keys: Sequence[str]) -> Iterator[dict]:
 
 
 def token_counter(tokenizer_dir: str):
-    """Tokens of each row as sft sees it (chat template applied), counted a batch at a time."""
+    """Tokens of each row as sft sees it (chat template applied), counted a batch at a time: by the Rust tokenizer
+    itself where there is one (no offsets, no Python lists of ids), else by the tokenizer's own call."""
     tok = load_tokenizer(tokenizer_dir)
+    backend = getattr(tok, "backend_tokenizer", None)
 
     def count(rows: Sequence[dict]) -> list[int]:
         texts = tok.apply_chat_template([r["messages"] for r in rows], tokenize=False)
+        if backend is not None:
+            return [len(e) for e in backend.encode_batch_fast(texts, add_special_tokens=False)]
         return [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
 
     return count

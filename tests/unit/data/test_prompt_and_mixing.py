@@ -237,3 +237,20 @@ def test_replay_prompts_name_file_and_line(tmp_path, line, words):
     assert (e.value.line, words in e.value.problem) == (2, True)
     p.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "p1", "prompt": "Hi"}).encode() + b"\n")
     assert load_replay_prompts(_src(p, "replay"), None) == [{"id": "p1", "prompt": "Hi"}]
+
+
+def test_the_mix_stage_counts_a_batch_as_it_would_count_each_row(tiny_model_dir):
+    """Batched chat-template token counts (the report's tokens) equal the one-row-at-a-time counts sft sees."""
+    import importlib.util
+
+    from voc.model.loading import load_tokenizer
+
+    spec = importlib.util.spec_from_file_location("stage_mix", Path(__file__).resolve().parents[3] / "stages/mix.py")
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    tok = load_tokenizer(tiny_model_dir)
+    rows = [{"messages": build_messages(f"Späte Lieferung {'sehr ' * i}", "SYS")} for i in range(5)]
+    rows.append({"messages": [{"role": "user", "content": "Hi 😀"}, {"role": "assistant", "content": "Hello"}]})
+    one_by_one = [len(tok(tok.apply_chat_template(r["messages"], tokenize=False), add_special_tokens=False)
+                      ["input_ids"]) for r in rows]
+    assert stage.token_counter(str(tiny_model_dir))(rows) == one_by_one
