@@ -67,27 +67,31 @@ def stage_path(customer: list[dict], replay: dict[str, list[dict]], mix: float, 
     tmp = Path(tempfile.mkdtemp(prefix="voc-bench-mix-"))
     write_jsonl(tmp / "train.jsonl", customer)
     write_jsonl(tmp / "replay.jsonl", ({**r, "source": name} for name, rs in replay.items() for r in rs))
-    steps: dict[str, float] = {}
+    steps: dict[str, tuple[float, float]] = {}
 
     def timed(name: str, fn: Callable[[], object]) -> object:
-        start = time.perf_counter()
+        """Wall and CPU seconds (all threads of this process: on a shared box CPU time is the steadier one)."""
+        wall, cpu = time.perf_counter(), time.process_time()
         out = fn()
-        steps[name] = time.perf_counter() - start
+        steps[name] = (time.perf_counter() - wall, time.process_time() - cpu)
         return out
 
-    cust = timed("read", lambda: list(stage.kept(str(tmp / "train.jsonl"), ("id", "messages"))))
-    rep: dict[str, list[dict]] = {}
-    start = time.perf_counter()
-    for r in stage.kept(str(tmp / "replay.jsonl"), ("source", "id", "messages")):
-        rep.setdefault(r.pop("source"), []).append(r)
-    steps["read"] += time.perf_counter() - start
+    def read() -> tuple[list[dict], dict[str, list[dict]]]:
+        rep: dict[str, list[dict]] = {}
+        for r in stage.kept(str(tmp / "replay.jsonl"), ("source", "id", "messages")):
+            rep.setdefault(r.pop("source"), []).append(r)
+        return list(stage.kept(str(tmp / "train.jsonl"), ("id", "messages"))), rep
+
+    cust, rep = timed("read", read)
     count = stage.token_counter(tokenizer) if tokenizer else mixing.approx_token_counts
     weights = {k: w for k, (_, w) in SOURCES.items()}
     out, _ = timed("count tokens + mix", lambda: mixing.mix_records(cust, rep, weights, mix, 42, "samples", count))
     timed("write", lambda: write_jsonl(tmp / "mixed.jsonl", out))
     counter = f"{tokenizer} chat template, batched" if tokenizer else "whitespace words"
-    print(f"stage path ({counter}): " + ", ".join(f"{k} {v:.2f} s" for k, v in steps.items())
-          + f"; total {sum(steps.values()):.2f} s")
+    total = [sum(t[i] for t in steps.values()) for i in (0, 1)]
+    print(f"stage path ({counter}), wall (CPU) seconds: "
+          + ", ".join(f"{k} {w:.2f} ({c:.2f})" for k, (w, c) in steps.items())
+          + f"; total {total[0]:.2f} ({total[1]:.2f})")
 
 
 @click.command()

@@ -17,7 +17,7 @@ def test_mix_benchmark_matches_the_reference_and_times_the_stage_path():
     res = CliRunner().invoke(mix.main, ["--n", "300", "--repeat", "1"])
     assert res.exit_code == 0, res.output
     assert "identical rows (source, id in order) and report: True" in res.output
-    assert "stage path (whitespace words): read" in res.output
+    assert "stage path (whitespace words), wall (CPU) seconds: read" in res.output
 
 
 def _sh(cwd: Path, *cmd: str) -> None:
