@@ -16,6 +16,8 @@ import os
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -44,6 +46,7 @@ def mmlu_rows(data: Path, per_subject: int, subjects: int | None) -> tuple[list[
 
 def mmlu_configs(rows: list[dict], dev: list[dict], folder: Path) -> list[str]:
     """One lm-eval task per subject, as lm-eval's `mmlu_<subject>` (its `_default_template_yaml`) over our rows."""
+    folder.mkdir(parents=True, exist_ok=True)
     by_subject: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_subject[r["subject"]].append(r)
@@ -68,6 +71,7 @@ def mmlu_configs(rows: list[dict], dev: list[dict], folder: Path) -> list[str]:
 def task_config(task: str, rows: list[dict], folder: Path) -> list[str]:
     """lm-eval's `arc_easy` / `hellaswag` over our prepared rows: the context as prompt, each choice without the
     leading space (lm-eval's target delimiter adds it back), so acc_norm divides by the same length lm-eval uses."""
+    folder.mkdir(parents=True, exist_ok=True)
     out = []
     for n, r in enumerate(rows):
         if not all(c.startswith(" ") for c in r["choices"]):
@@ -118,63 +122,106 @@ def argmax(xs: list[float]) -> int:
     return max(range(len(xs)), key=xs.__getitem__)
 
 
-def report(name: str, n: int, ours: tuple[float, dict[str, list[int]]], theirs: dict, gold: list[int],
-           same_requests: int) -> None:
+def report(name: str, rows: list[dict], ours: Side, theirs: Side, want_sent: list[list[tuple[str, str]]]) -> None:
     """Agreement (requests sent, predictions), accuracies and the wall-clock ratios of one comparison."""
-    secs, preds = ours
+    n, gold = len(rows), [r.get("answer", r.get("gold")) for r in rows]
     print(f"\n== {name}: {n} questions")
-    print(f"  identical (context, continuation) requests: {same_requests}/{n} questions")
-    for metric, mine in preds.items():
-        lm = theirs["preds"][metric]
+    same_sent = sum(a == b for a, b in zip(theirs.sent, want_sent, strict=True))
+    print(f"  identical (context, continuation) requests: {same_sent}/{n} questions")
+    for metric, mine in ours.preds.items():
+        lm = theirs.preds[metric]
         same = sum(a == b for a, b in zip(mine, lm, strict=True))
         acc_ours = sum(a == g for a, g in zip(mine, gold, strict=True)) / n
         acc_lm = sum(a == g for a, g in zip(lm, gold, strict=True)) / n
         print(f"  {metric:>8}: same prediction {same}/{n}; accuracy ours {acc_ours:.4f}, lm-eval {acc_lm:.4f} "
               f"(diff {100 * (acc_ours - acc_lm):+.2f} points)")
-    print(f"  ours {secs:.1f} s ({n / secs:.2f} q/s); lm-eval {theirs['wall']:.1f} s wall, "
-          f"{theirs['loglik']:.1f} s in its log-likelihood requests")
-    print(f"  speed-up vs lm-eval wall-clock: {theirs['wall'] / secs:.2f}x "
-          f"(vs its log-likelihood time alone: {theirs['loglik'] / secs:.2f}x)")
+    print(f"  ours {ours.secs:.1f} s ({n / ours.secs:.2f} q/s); lm-eval {theirs.secs:.1f} s wall "
+          f"({n / theirs.secs:.2f} q/s), {theirs.loglik:.1f} s in its log-likelihood requests")
+    print(f"  speed-up vs lm-eval wall-clock: {theirs.secs / ours.secs:.2f}x "
+          f"(vs its log-likelihood time alone: {theirs.loglik / ours.secs:.2f}x)")
+
+
+@dataclass
+class Side:
+    """One side's totals over the slices: seconds, (lm-eval) seconds inside its log-likelihood requests, the
+    predictions per metric and (lm-eval) the requests it sent, in row order."""
+
+    secs: float = 0.0
+    loglik: float = 0.0
+    preds: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    sent: list[list[tuple[str, str]]] = field(default_factory=list)
+
+    def add(self, secs: float, preds: dict[str, list[int]], loglik: float = 0.0, sent: list | None = None) -> None:
+        self.secs += secs
+        self.loglik += loglik
+        for metric, p in preds.items():
+            self.preds[metric] += p
+        self.sent += sent or []
+
+
+def interleave(slices: list[list[dict]], theirs: Callable[[list[dict], int], dict],
+               ours: Callable[[list[dict]], dict[str, list[int]]]) -> tuple[Side, Side]:
+    """Both sides slice by slice, alternating which goes first: on a machine shared with other jobs, the load then
+    falls on both alike (one long run each would time them under different loads)."""
+    lm, us = Side(), Side()
+    for n, part in enumerate(slices):
+        for side in (lm, us) if n % 2 == 0 else (us, lm):
+            if side is lm:
+                out = theirs(part, n)
+                lm.add(out["wall"], out["preds"], out["loglik"], out["sent"])
+            else:
+                start = time.perf_counter()
+                preds = ours(part)
+                us.add(time.perf_counter() - start, preds)
+    return us, lm
+
+
+def split(items: list, n: int) -> list[list]:
+    """`items` in `n` contiguous slices of near-equal size."""
+    return [items[round(i * len(items) / n):round((i + 1) * len(items) / n)] for i in range(n)]
 
 
 def bench_mmlu(model, tok, folder: Path, per_subject: int, subjects: int | None, k_shot: int, batch_size: int,
-               lm_batch_size: int) -> None:
+               lm_batch_size: int, n_slices: int) -> None:
     rows, dev = mmlu_rows(ROOT / "data/prepared/mmlu", per_subject, subjects)
-    names = mmlu_configs(rows, dev, folder)
-    theirs = run_lm_eval(model, tok, folder, names, k_shot, lm_batch_size)
-    start = time.perf_counter()
-    mine = predict_mmlu(model, tok, rows, dev, k_shot, batch_size)
-    secs = time.perf_counter() - start
-    by_subject: dict[str, list[int]] = defaultdict(list)
-    for r, p in zip(rows, mine, strict=True):
-        by_subject[r["subject"]].append(p)
-    # lm-eval's order: its tasks in our subject order, docs in file order; regroup ours the same way
-    theirs["preds"] = {"acc": [argmax(d) for t in names for d in theirs["docs"][t]]}
-    ordered = [r for t in names for r in rows if r["subject"] == t.removeprefix("voc_mmlu_")]
-    mine = [p for t in names for p in by_subject[t.removeprefix("voc_mmlu_")]]
-    sent = [q for t in names for q in theirs["sent"][t]]
-    same = sum(q == [(format_prompt(r, dev, k_shot), f" {c}") for c in LETTERS]
-               for q, r in zip(sent, ordered, strict=True))
-    report(f"MMLU {k_shot}-shot, {len(names)} subjects x {per_subject}", len(rows), (secs, {"acc": mine}),
-           theirs, [r["answer"] for r in ordered], same)
+    names = list(dict.fromkeys(r["subject"] for r in rows))
+    slices = [[r for r in rows if r["subject"] in set(part)] for part in split(names, n_slices) if part]
+
+    def theirs(part: list[dict], n: int) -> dict:
+        out = run_lm_eval(model, tok, folder / str(n), mmlu_configs(part, dev, folder / str(n)), k_shot,
+                          lm_batch_size)
+        docs = {t.removeprefix("voc_mmlu_"): list(zip(out["docs"][t], out["sent"][t], strict=True))
+                for t in out["docs"]}
+        ordered = [docs[r["subject"]].pop(0) for r in part]  # each subject's docs in file order, as `part`
+        return {**out, "preds": {"acc": [argmax(d) for d, _ in ordered]}, "sent": [q for _, q in ordered]}
+
+    ours, lm = interleave(slices, theirs, lambda part: {"acc": predict_mmlu(model, tok, part, dev, k_shot,
+                                                                            batch_size)})
+    rows = [r for part in slices for r in part]
+    want = [[(format_prompt(r, dev, k_shot), f" {c}") for c in LETTERS] for r in rows]
+    report(f"MMLU {k_shot}-shot, {len(names)} subjects x {per_subject}, {len(slices)} slices", rows, ours, lm, want)
 
 
-def bench_task(model, tok, folder: Path, task: str, limit: int, batch_size: int, lm_batch_size: int) -> None:
+def bench_task(model, tok, folder: Path, task: str, limit: int, batch_size: int, lm_batch_size: int,
+               n_slices: int) -> None:
     rows = read_jsonl(ROOT / f"data/prepared/tasks/{task}.validation.jsonl")[:limit]
-    names = task_config(task, rows, folder)
-    theirs = run_lm_eval(model, tok, folder, names, 0, lm_batch_size)
-    start = time.perf_counter()
-    preds, preds_norm = predict_task(model, tok, rows, batch_size)
-    secs = time.perf_counter() - start
-    docs = theirs["docs"][names[0]]
-    # lm-eval's acc_norm divides by the choice's length in characters (without the delimiter space)
-    chars = [[len(c) - 1 for c in r["choices"]] for r in rows]
-    theirs["preds"] = {"acc": [argmax(d) for d in docs],
-                       "acc_norm": [argmax([ll / n for ll, n in zip(d, c, strict=True)]) for d, c in zip(docs, chars,
-                                                                                                      strict=True)]}
-    same = sum(q == requests_for(r) for q, r in zip(theirs["sent"][names[0]], rows, strict=True))
-    report(f"{task} 0-shot", len(rows), (secs, {"acc": preds, "acc_norm": preds_norm}), theirs,
-           [r["gold"] for r in rows], same)
+
+    def theirs(part: list[dict], n: int) -> dict:
+        out = run_lm_eval(model, tok, folder / str(n), task_config(task, part, folder / str(n)), 0, lm_batch_size)
+        docs = out["docs"][f"voc_{task}"]
+        # lm-eval's acc_norm divides by the choice's length in characters (without the delimiter space)
+        chars = [[len(c) - 1 for c in r["choices"]] for r in part]
+        norm = [argmax([ll / k for ll, k in zip(d, c, strict=True)]) for d, c in zip(docs, chars, strict=True)]
+        preds = {"acc": [argmax(d) for d in docs], "acc_norm": norm}
+        return {**out, "preds": preds, "sent": out["sent"][f"voc_{task}"]}
+
+    def ours(part: list[dict]) -> dict[str, list[int]]:
+        preds, preds_norm = predict_task(model, tok, part, batch_size)
+        return {"acc": preds, "acc_norm": preds_norm}
+
+    slices = [part for part in split(rows, n_slices) if part]
+    us, lm = interleave(slices, theirs, ours)
+    report(f"{task} 0-shot, {len(slices)} slices", rows, us, lm, [requests_for(r) for r in rows])
 
 
 @click.command()
@@ -186,8 +233,9 @@ def bench_task(model, tok, folder: Path, task: str, limit: int, batch_size: int,
 @click.option("--limit", default=300, show_default=True, help="task rows (the first N)")
 @click.option("--batch-size", default=16, show_default=True, help="ours (rows; tokens capped at 256 a row)")
 @click.option("--lm-eval-batch-size", default=16, show_default=True, help="lm-eval's HF backend")
+@click.option("--slices", default=4, show_default=True, help="alternate the sides over this many slices")
 def main(model: str | None, part: str, k_shot: int, per_subject: int, subjects: int | None, limit: int,
-         batch_size: int, lm_eval_batch_size: int) -> None:
+         batch_size: int, lm_eval_batch_size: int, slices: int) -> None:
     """Per-question agreement, accuracies and the wall-clock ratio, ours vs lm-eval, on one MMLU setting or task."""
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -197,9 +245,9 @@ def main(model: str | None, part: str, k_shot: int, per_subject: int, subjects: 
         m(input_ids=torch.tensor([tok.encode("Warm up. " * 50)], device=m.device))
     with tempfile.TemporaryDirectory(prefix="voc-lmeval-") as tmp:
         if part == "mmlu":
-            bench_mmlu(m, tok, Path(tmp), per_subject, subjects, k_shot, batch_size, lm_eval_batch_size)
+            bench_mmlu(m, tok, Path(tmp), per_subject, subjects, k_shot, batch_size, lm_eval_batch_size, slices)
         else:
-            bench_task(m, tok, Path(tmp), part, limit, batch_size, lm_eval_batch_size)
+            bench_task(m, tok, Path(tmp), part, limit, batch_size, lm_eval_batch_size, slices)
 
 
 if __name__ == "__main__":
