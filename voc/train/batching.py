@@ -44,13 +44,21 @@ def completion_targets(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
 
 
 class CompletionOnlyCollator:
-    """Wraps a collator so that the model computes logits (and the loss) at the target positions only."""
+    """Wraps a collator so that the model computes logits (and the loss) at the target positions only.
 
-    def __init__(self, collate: Callable[[list[dict]], Batch]) -> None:
-        self.collate = collate
+    `drop_padding_mask` (right padding only): causal attention never lets a real token see the pads after it,
+    so the padding mask changes nothing that carries loss. Without it, SDPA runs its plain causal kernel
+    (flash attention, on CPU too) instead of the masked one, which holds (batch, heads, seq, seq) attention
+    weights per layer for the backward pass: most of a CPU run's memory.
+    """
+
+    def __init__(self, collate: Callable[[list[dict]], Batch], drop_padding_mask: bool = False) -> None:
+        self.collate, self.drop_padding_mask = collate, drop_padding_mask
 
     def __call__(self, features: list[dict]) -> Batch:
         batch = self.collate(features)
+        if self.drop_padding_mask:
+            batch.pop("attention_mask", None)
         batch["logits_to_keep"], batch["shift_labels"] = completion_targets(batch["labels"])
         return batch
 
@@ -65,7 +73,8 @@ def completion_logits_supported(model) -> bool:
 
 def make_collator(tokenizer, packing: bool, completion_only: bool = True) -> Callable[[list[dict]], Batch]:
     """The SFT collator: padded to the longest row (labels padded with -100), or flattened into one padding-free
-    row when `packing`; optionally with logits only at the targets."""
+    row when `packing`; optionally with logits only at the targets (and then, with right padding, no padding
+    mask). `completion_only=False` is the collator SFT used before issue 12, the benchmarks' reference."""
     from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening
 
     if packing:
@@ -73,7 +82,9 @@ def make_collator(tokenizer, packing: bool, completion_only: bool = True) -> Cal
         collate: Callable[[list[dict]], Batch] = DataCollatorWithFlattening(separator_id=IGNORE_INDEX)
     else:
         collate = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX)
-    return CompletionOnlyCollator(collate) if completion_only else collate
+    if not completion_only:
+        return collate
+    return CompletionOnlyCollator(collate, drop_padding_mask=not packing and tokenizer.padding_side == "right")
 
 
 def batching_args(sft: SFT) -> dict[str, Any]:

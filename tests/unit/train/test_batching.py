@@ -84,7 +84,9 @@ def test_per_record_losses_and_gradients_match_in_every_layout(tiny_model_dir, t
     grads = []
     for packing, completion_only in LAYOUTS:
         batch = make_collator(tok, packing, completion_only)(feats)
-        assert ("attention_mask" in batch) is not packing and ("logits_to_keep" in batch) is completion_only
+        # completion-only padded batches drop the padding mask (right padding, causal attention)
+        assert ("attention_mask" in batch) is (not packing and not completion_only)
+        assert ("logits_to_keep" in batch) is completion_only
         model.zero_grad()
         per, loss = _per_record(model, {**batch, "num_items_in_batch": torch.tensor(n_items)}, packing,
                                 completion_only)
@@ -157,3 +159,13 @@ def test_completion_logits_for_transformers_models_and_peft_only(tiny_model_dir)
         pass
 
     assert not completion_logits_supported(RemoteCode())
+
+
+def test_padding_mask_is_dropped_for_right_padding_only(tiny_model_dir, tok, dataset):
+    """Without a mask, a right-padded row's real tokens see exactly what they saw with it (causal attention); a
+    left-padded row's would not, so a left-padding tokenizer keeps its mask."""
+    feats = [dataset[i] for i in range(4)]
+    assert tok.padding_side == "right" and "attention_mask" not in make_collator(tok, packing=False)(feats)
+    left = load_tokenizer(tiny_model_dir)
+    left.padding_side = "left"
+    assert "attention_mask" in make_collator(left, packing=False)(feats)
