@@ -1,6 +1,11 @@
-"""Greedy generation, the one place a model writes text: batched HF `generate` (CPU or one GPU, data-parallel
-ranks under `accelerate launch`) or vLLM (optional, GPU). Every caller (eval_voc, the probe, replay answers,
-`voc classify`) goes through here, so a speed-up lands everywhere at once.
+"""Greedy generation, the one place a model writes text: batched HF (CPU or one GPU, data-parallel ranks under
+`accelerate launch`) or vLLM (optional, GPU). Every caller (eval_voc, the probe, replay answers, `voc classify`)
+goes through here, so a speed-up lands everywhere at once.
+
+The HF backend decodes through `voc.model.decode`: the prompts' shared prefix (the system prompt with the
+taxonomy) is computed once per call and finished rows leave their batch. `reference_generate_with_hits`, one
+`model.generate` per batch of whole prompts, serves models the shared-prefix attention cannot (see
+`voc.model.prefix.supports_shared_prefix`) and is the reference the tests and benchmarks compare against.
 """
 
 from __future__ import annotations
@@ -11,19 +16,24 @@ import torch
 from tqdm.auto import tqdm
 
 from voc.core.errors import VocError
+from voc.model.decode import generate_shared_prefix
 from voc.model.loading import load_model, pick_device
+from voc.model.prefix import supports_shared_prefix
+from voc.model.stopping import reply_end_ids
 
 
 def generate_outputs(backend: str, model_dir: str, conversations: list[list[dict]], max_new_tokens: int,
-                     batch_size: int, trust_remote_code: bool = False) -> list[str]:
+                     batch_size: int, trust_remote_code: bool = False, stop_at_array_end: bool = False) -> list[str]:
     """Greedy generation with the chosen backend: `hf` (transformers, CPU or one GPU) or `vllm` (optional)."""
     return generate_outputs_with_hits(backend, model_dir, conversations, max_new_tokens, batch_size,
-                                      trust_remote_code)[0]
+                                      trust_remote_code, stop_at_array_end)[0]
 
 
 def generate_outputs_with_hits(backend: str, model_dir: str, conversations: list[list[dict]], max_new_tokens: int,
-                               batch_size: int, trust_remote_code: bool = False) -> tuple[list[str], list[bool]]:
-    """`generate_outputs`, plus for each output whether it hit `max_new_tokens` (cut before it finished)."""
+                               batch_size: int, trust_remote_code: bool = False,
+                               stop_at_array_end: bool = False) -> tuple[list[str], list[bool]]:
+    """`generate_outputs`, plus for each output whether it hit `max_new_tokens` (cut before it finished).
+    `stop_at_array_end` (HF backend) ends a reply that opens a JSON array where the array closes."""
     if backend == "vllm":
         return generate_vllm(model_dir, conversations, max_new_tokens, trust_remote_code)
     if backend != "hf":
@@ -37,11 +47,12 @@ def generate_outputs_with_hits(backend: str, model_dir: str, conversations: list
     model, tok = load_model(model_dir, trust_remote_code=trust_remote_code, device=device)
     if state.num_processes == 1:
         return generate_chat_with_hits(model, tok, conversations, max_new_tokens, batch_size,
-                                       desc=f"eval {model_dir}")
+                                       desc=f"eval {model_dir}", stop_at_array_end=stop_at_array_end)
     # Data-parallel: each rank answers a contiguous shard; gather_object concatenates them in rank order.
     with state.split_between_processes(list(conversations)) as shard:
         outs, hits = generate_chat_with_hits(model, tok, shard, max_new_tokens, batch_size,
-                                             desc=f"eval rank {state.process_index}")
+                                             desc=f"eval rank {state.process_index}",
+                                             stop_at_array_end=stop_at_array_end)
     pairs = gather_object(list(zip(outs, hits, strict=True)))
     return [o for o, _ in pairs], [h for _, h in pairs]
 
@@ -71,26 +82,51 @@ def hit_limit(new_ids: Sequence[int], max_new_tokens: int, stop_ids: set[int]) -
     return len(new_ids) >= max_new_tokens and not stop_ids.intersection(new_ids)
 
 
-def _stop_ids(model, tokenizer) -> set[int]:
-    eos = getattr(model.generation_config, "eos_token_id", None)
-    ids = eos if isinstance(eos, list) else [eos]
-    return {int(i) for i in [*ids, tokenizer.eos_token_id] if i is not None}
+def check_context(model, ids: Sequence[Sequence[int]], max_new_tokens: int) -> None:
+    """Refuse, before any work, a prompt whose reply could run past the model's context: positions beyond
+    `max_position_embeddings` are not an error to the model, just silently worse output."""
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if not ids or limit is None:
+        return
+    longest = max(range(len(ids)), key=lambda i: len(ids[i]))
+    need = len(ids[longest]) + max_new_tokens
+    if need > limit:
+        raise VocError(
+            f"prompt #{longest} is {len(ids[longest])} tokens; with max_new_tokens={max_new_tokens} it needs {need} "
+            f"positions, but the model's context is {limit} tokens (config.max_position_embeddings). Fix: shorten "
+            "the prompt (prompt.taxonomy: names writes each taxonomy label once, the shortest rendering; or a "
+            "smaller taxonomy), lower max_new_tokens, or use a model with a longer context")
+
+
+def generate_with_hits(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
+                       desc: str = "generate", stop_at_array_end: bool = False) -> tuple[list[str], list[bool]]:
+    """Greedy, batched generation; also says which outputs hit `max_new_tokens` (cut, not finished). Prompts
+    that share a leading prefix have it computed once (`voc.model.decode`); `stop_at_array_end` ends a reply that
+    opens a JSON array where that array closes (what follows a complete classification is never scored)."""
+    ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+    check_context(model, ids, max_new_tokens)
+    if not ids:
+        return [], []
+    if supports_shared_prefix(model):
+        return generate_shared_prefix(model, tokenizer, ids, max_new_tokens, batch_size, stop_at_array_end,
+                                      desc=desc)
+    return reference_generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, desc)
 
 
 @torch.inference_mode()
-def generate_with_hits(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
-                       max_prompt_tokens: int | None = None, desc: str = "generate") -> tuple[list[str], list[bool]]:
-    """Greedy, batched generation; also says which outputs hit `max_new_tokens` (cut, not finished).
-    Prompts are sorted by length so batches pad little; order is restored."""
+def reference_generate_with_hits(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
+                                 desc: str = "generate") -> tuple[list[str], list[bool]]:
+    """One `model.generate` per batch of whole, left-padded prompts: the path for models the shared-prefix
+    attention cannot serve, and the reference for tests and benchmarks. Prompts are sorted by length so batches
+    pad little; order is restored."""
     tokenizer.padding_side = "left"
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     out: list[str] = [""] * len(prompts)
     hits = [False] * len(prompts)
-    stop = _stop_ids(model, tokenizer)
+    stop = reply_end_ids(model, tokenizer)
     for start in tqdm(range(0, len(order), batch_size), desc=desc, disable=len(order) <= batch_size):
         idx = order[start : start + batch_size]
-        enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False,
-                        truncation=max_prompt_tokens is not None, max_length=max_prompt_tokens)
+        enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
         enc = enc.to(model.device)
         gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
                              pad_token_id=tokenizer.pad_token_id)
@@ -102,19 +138,21 @@ def generate_with_hits(model, tokenizer, prompts: Sequence[str], max_new_tokens:
 
 
 def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
-             max_prompt_tokens: int | None = None, desc: str = "generate") -> list[str]:
+             desc: str = "generate") -> list[str]:
     """Greedy, batched generation: the texts of `generate_with_hits`."""
-    return generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, max_prompt_tokens, desc)[0]
+    return generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, desc)[0]
 
 
 def generate_chat_with_hits(model, tokenizer, conversations: Sequence[Sequence[dict]], max_new_tokens: int,
-                            batch_size: int = 8, desc: str = "generate") -> tuple[list[str], list[bool]]:
+                            batch_size: int = 8, desc: str = "generate",
+                            stop_at_array_end: bool = False) -> tuple[list[str], list[bool]]:
     """Greedy replies to chat conversations, through the model's chat template, with the hit-the-limit flags."""
     prompts = [chat_prompt(tokenizer, conv) for conv in conversations]
-    return generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, desc=desc)
+    return generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, desc, stop_at_array_end)
 
 
 def generate_chat(model, tokenizer, conversations: Sequence[Sequence[dict]], max_new_tokens: int,
-                  batch_size: int = 8, desc: str = "generate") -> list[str]:
+                  batch_size: int = 8, desc: str = "generate", stop_at_array_end: bool = False) -> list[str]:
     """Greedy replies to chat conversations, through the model's chat template."""
-    return generate_chat_with_hits(model, tokenizer, conversations, max_new_tokens, batch_size, desc)[0]
+    return generate_chat_with_hits(model, tokenizer, conversations, max_new_tokens, batch_size, desc,
+                                   stop_at_array_end)[0]
