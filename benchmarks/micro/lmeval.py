@@ -33,12 +33,15 @@ MMLU_TEXT = ("{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{c
              "\nAnswer:")
 
 
-def mmlu_rows(data: Path, per_subject: int, subjects: int | None) -> tuple[list[dict], list[dict]]:
-    """The first `per_subject` test rows of `subjects` subjects spread evenly over the sorted list, and the dev
-    rows (file order, so both sides take the same first k shots)."""
+def mmlu_rows(data: Path, per_subject: int, subjects: int | None,
+              only: list[str] | None = None) -> tuple[list[dict], list[dict]]:
+    """The first `per_subject` test rows of `subjects` subjects spread evenly over the sorted list (or of the
+    subjects `only` names), and the dev rows (file order, so both sides take the same first k shots)."""
     test = limit_rows(read_jsonl(data / "test.jsonl"), per_subject)
     names = sorted({r["subject"] for r in test})
-    if subjects is not None and subjects < len(names):
+    if only:
+        names = [n for n in names if n in only]
+    elif subjects is not None and subjects < len(names):
         names = [names[round(i * len(names) / subjects)] for i in range(subjects)]
     keep = set(names)
     return [r for r in test if r["subject"] in keep], read_jsonl(data / "dev.jsonl")
@@ -173,6 +176,8 @@ def interleave(slices: list[list[dict]], theirs: Callable[[list[dict], int], dic
                 start = time.perf_counter()
                 preds = ours(part)
                 us.add(time.perf_counter() - start, preds)
+        print(f"  after slice {n + 1}/{len(slices)}: ours {us.secs:.1f} s, lm-eval {lm.secs:.1f} s wall "
+              f"({lm.loglik:.1f} s log-likelihood)", flush=True)
     return us, lm
 
 
@@ -181,9 +186,10 @@ def split(items: list, n: int) -> list[list]:
     return [items[round(i * len(items) / n):round((i + 1) * len(items) / n)] for i in range(n)]
 
 
-def bench_mmlu(model, tok, folder: Path, per_subject: int, subjects: int | None, k_shot: int, batch_size: int,
-               lm_batch_size: int, n_slices: int) -> None:
-    rows, dev = mmlu_rows(ROOT / "data/prepared/mmlu", per_subject, subjects)
+def bench_mmlu(model, tok, folder: Path, per_subject: int, subjects: int | None | list[str], k_shot: int,
+               batch_size: int, lm_batch_size: int, n_slices: int) -> None:
+    only = subjects if isinstance(subjects, list) else None
+    rows, dev = mmlu_rows(ROOT / "data/prepared/mmlu", per_subject, None if only else subjects, only)
     names = list(dict.fromkeys(r["subject"] for r in rows))
     slices = [[r for r in rows if r["subject"] in set(part)] for part in split(names, n_slices) if part]
 
@@ -230,12 +236,13 @@ def bench_task(model, tok, folder: Path, task: str, limit: int, batch_size: int,
 @click.option("--k-shot", default=0, show_default=True, help="MMLU shots")
 @click.option("--per-subject", default=10, show_default=True, help="MMLU test questions per subject")
 @click.option("--subjects", type=int, help="MMLU subjects, spread evenly (default: all 57)")
+@click.option("--subject-list", help="MMLU subjects by name, comma-separated (instead of --subjects)")
 @click.option("--limit", default=300, show_default=True, help="task rows (the first N)")
 @click.option("--batch-size", default=16, show_default=True, help="ours (rows; tokens capped at 256 a row)")
 @click.option("--lm-eval-batch-size", default=16, show_default=True, help="lm-eval's HF backend")
 @click.option("--slices", default=4, show_default=True, help="alternate the sides over this many slices")
-def main(model: str | None, part: str, k_shot: int, per_subject: int, subjects: int | None, limit: int,
-         batch_size: int, lm_eval_batch_size: int, slices: int) -> None:
+def main(model: str | None, part: str, k_shot: int, per_subject: int, subjects: int | None, subject_list: str | None,
+         limit: int, batch_size: int, lm_eval_batch_size: int, slices: int) -> None:
     """Per-question agreement, accuracies and the wall-clock ratio, ours vs lm-eval, on one MMLU setting or task."""
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -245,7 +252,8 @@ def main(model: str | None, part: str, k_shot: int, per_subject: int, subjects: 
         m(input_ids=torch.tensor([tok.encode("Warm up. " * 50)], device=m.device))
     with tempfile.TemporaryDirectory(prefix="voc-lmeval-") as tmp:
         if part == "mmlu":
-            bench_mmlu(m, tok, Path(tmp), per_subject, subjects, k_shot, batch_size, lm_eval_batch_size, slices)
+            chosen = subject_list.split(",") if subject_list else subjects
+            bench_mmlu(m, tok, Path(tmp), per_subject, chosen, k_shot, batch_size, lm_eval_batch_size, slices)
         else:
             bench_task(m, tok, Path(tmp), part, limit, batch_size, lm_eval_batch_size, slices)
 
