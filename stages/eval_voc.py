@@ -43,8 +43,9 @@ def main(params_path: str, model_dir: str, name: str, data: str, out: str, detai
     # warn before generating when eval.max_new_tokens would cut the longer gold-length answers
     budget = answer_budget(test, load_tokenizer(model_dir, trust), ev.max_new_tokens)
     prompts = eval_prompts(test, taxonomy, p.prompt.taxonomy, learned=name != "base")
+    # a reply is one JSON array: it ends where the array closes (no tokens spent after it)
     outputs, hits = generate_outputs_with_hits(ev.backend, model_dir, prompts, ev.max_new_tokens, ev.batch_size,
-                                               trust)
+                                               trust, stop_at_array_end=True)
     rows = prediction_rows(test, outputs, taxonomy, hits)
     metrics = score_predictions(rows, taxonomy, train_counts)
     metrics.update(budget, hit_max_new_tokens=sum(hits))  # outputs cut by the limit, not finished

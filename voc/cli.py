@@ -47,7 +47,7 @@ def classify_cmd(texts, model_dir, taxonomy_path, prompt_taxonomy, input_path, o
     system = system_prompt(taxonomy, prompt_taxonomy)
     model, tok = load_model(model_dir, trust_remote_code=trust_remote_code)
     raws = generate_chat(model, tok, [build_messages(t, system) for t in items], max_new_tokens, batch_size,
-                         desc="classify")
+                         desc="classify", stop_at_array_end=True)
     rows = classify_outputs(items, raws, taxonomy)
     if output_path:
         write_jsonl(output_path, rows)

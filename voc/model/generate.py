@@ -94,8 +94,8 @@ def check_context(model, ids: Sequence[Sequence[int]], max_new_tokens: int) -> N
         raise VocError(
             f"prompt #{longest} is {len(ids[longest])} tokens; with max_new_tokens={max_new_tokens} it needs {need} "
             f"positions, but the model's context is {limit} tokens (config.max_position_embeddings). Fix: shorten "
-            "the prompt (prompt.taxonomy: names writes each taxonomy label once, the shortest rendering; or a "
-            "smaller taxonomy), lower max_new_tokens, or use a model with a longer context")
+            "the prompt (prompt.taxonomy: none for a fine-tuned model, which has learned the labels; names writes "
+            "each label once; or a smaller taxonomy), lower max_new_tokens, or use a model with a longer context")
 
 
 def generate_with_hits(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,

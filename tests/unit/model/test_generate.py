@@ -69,4 +69,4 @@ def test_a_prompt_past_the_context_is_refused_with_the_fix(sharp_model, shared_p
     msg = str(err.value)
     assert f"prompt #{longest} is {len(ids[longest])} tokens" in msg
     assert f"needs {len(ids[longest]) + 11} positions" in msg and f"context is {len(ids[longest]) + 10}" in msg
-    assert "prompt.taxonomy: names" in msg and "longer context" in msg
+    assert "prompt.taxonomy: none" in msg and "longer context" in msg
