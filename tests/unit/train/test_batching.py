@@ -18,17 +18,8 @@ TARGET = '[{"content": "app crashes", "L1": "App", "emotion": "negative"}]'
 LAYOUTS = [(False, False), (False, True), (True, False), (True, True)]  # (packing, completion_only)
 
 
-def sft_params(**over) -> dict:
-    base = dict(method="full", accelerate_config="configs/accelerate/cpu.yaml", lr=1e-2, epochs=1, max_steps=2,
-                batch_size=2, grad_accum=2, max_length=256, warmup_ratio=0.0, weight_decay=0.0,
-                lr_scheduler="linear", save_steps=100, logging_steps=1, seed=7,
-                lora={"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"})
-    return {**base, **over}
 
 
-@pytest.fixture(scope="module")
-def tok(tiny_model_dir):
-    return load_tokenizer(tiny_model_dir)
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +103,10 @@ def test_completion_only_logits_are_only_the_targets(tiny_model_dir, tok, datase
     assert logits.shape[0] < batch["input_ids"].numel() / 2
 
 
-def _train(tmp_path, tiny_model_dir, dataset, collator, name: str, **over) -> tuple[list[float], dict]:
-    args = make_training_args(sft_params(**over), tmp_path / name, use_cpu=True, save_strategy="no")
+def _train(sft_params, tmp_path, tiny_model_dir, dataset, collator, name: str) -> tuple[list[float], dict]:
+    """Two optimizer steps of two accumulated batches each, so the Trainer's loss normalisation is exercised."""
+    sft = sft_params(lr=1e-2, max_steps=2, grad_accum=2, max_length=256, save_steps=100)
+    args = make_training_args(sft, tmp_path / name, use_cpu=True, save_strategy="no")
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
@@ -122,20 +115,21 @@ def _train(tmp_path, tiny_model_dir, dataset, collator, name: str, **over) -> tu
     return losses, {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def test_grad_accum_training_matches_todays_trainer(tmp_path, tiny_model_dir, tok, dataset):
+def test_grad_accum_training_matches_todays_trainer(sft_params, tmp_path, tiny_model_dir, tok, dataset):
     """Today's configuration (padded, full logits, the model's own loss) vs completion-only, padded and packed,
     with gradient accumulation: the same logged losses and the same weights after two optimizer steps."""
     today = DataCollatorForSeq2Seq(tok, padding=True, label_pad_token_id=IGNORE_INDEX)
-    ref_losses, ref_weights = _train(tmp_path, tiny_model_dir, dataset, today, "today")
+    ref_losses, ref_weights = _train(sft_params, tmp_path, tiny_model_dir, dataset, today, "today")
     assert len(ref_losses) == 2
     for packing in (False, True):
-        losses, weights = _train(tmp_path, tiny_model_dir, dataset, make_collator(tok, packing), f"new{packing}")
+        collator = make_collator(tok, packing)
+        losses, weights = _train(sft_params, tmp_path, tiny_model_dir, dataset, collator, f"new{packing}")
         assert losses == pytest.approx(ref_losses, rel=1e-4)
         for k, w in ref_weights.items():
             torch.testing.assert_close(weights[k], w, rtol=1e-4, atol=1e-5)
 
 
-def test_params_choose_sampling_and_training_runs_without_a_cache(tmp_path):
+def test_params_choose_sampling_and_training_runs_without_a_cache(sft_params, tmp_path):
     args = make_training_args(sft_params(sampling="group_by_length"), tmp_path, use_cpu=True)
     assert args.train_sampling_strategy == "group_by_length"
     assert args.use_cache is False  # packed position ids become a block-diagonal mask only without a KV cache
@@ -147,7 +141,7 @@ def test_params_choose_sampling_and_training_runs_without_a_cache(tmp_path):
         check_sft_params(sft_params(sampling="sorted"))
 
 
-def test_completion_logits_for_transformers_models_and_peft_only(tiny_model_dir):
+def test_completion_logits_for_transformers_models_and_peft_only(sft_params, tiny_model_dir):
     """Training loads SDPA attention; a peft model counts as the model it wraps; other model code keeps full
     logits (it may slice `logits_to_keep` its own way)."""
     full = _load_model(tiny_model_dir, check_sft_params(sft_params()), False)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from test_training import chat, sft_params
-
 from voc.assets.model import materialize_model
 from voc.train.sft import train_sft
 
@@ -30,7 +28,8 @@ def _timing_keys(value: object, prefix: str = "") -> list[str]:
     return found + [x for k, v in value.items() for x in _timing_keys(v, f"{prefix}{k}.")]
 
 
-def test_two_identical_sft_runs_write_byte_identical_metrics_without_timings(tmp_path: Path, tiny_model_dir):
+def test_two_identical_sft_runs_write_byte_identical_metrics_without_timings(chat, sft_params, tmp_path: Path,
+                                                                          tiny_model_dir):
     train = tmp_path / "train.jsonl"
     train.write_text("".join(json.dumps({"id": str(i), "source": "voc", "messages": chat(f"Crash {i}.")}) + "\n"
                              for i in range(6)))

@@ -20,33 +20,21 @@ from voc.train.sft import _dvclive_callback, make_training_args, train_sft
 TARGET = '[{"content": "app crashes", "L1": "App", "emotion": "negative"}]'
 
 
-def chat(user: str = "The camera app crashes after the update.", target: str = TARGET) -> list[dict]:
-    return [{"role": "system", "content": "Label the comment."}, {"role": "user", "content": user},
-            {"role": "assistant", "content": target}]
 
 
-def sft_params(**over) -> dict:
-    base = dict(method="full", accelerate_config="configs/accelerate/cpu.yaml", lr=1e-3, epochs=1, max_steps=3,
-                batch_size=2, grad_accum=1, max_length=128, warmup_ratio=0.0, weight_decay=0.0,
-                lr_scheduler="linear", save_steps=2, logging_steps=1, seed=7,
-                lora={"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"})
-    return {**base, **over}
 
 
-@pytest.fixture(scope="module")
-def tok(tiny_model_dir):
-    return load_tokenizer(tiny_model_dir)
 
 
 @pytest.fixture
-def train_file(tmp_path) -> Path:
+def train_file(chat, tmp_path) -> Path:
     p = tmp_path / "train.jsonl"
     rows = [{"id": str(i), "source": "voc", "messages": chat(f"The camera app crashes {i}.")} for i in range(8)]
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return p
 
 
-def test_labels_mask_exactly_the_prompt(tok):
+def test_labels_mask_exactly_the_prompt(chat, tok):
     msgs = chat()
     ex = tokenize_example(msgs, tok, max_length=512)
     prompt = "<|im_start|>system\nLabel the comment.<|im_end|>\n<|im_start|>user\n" \
@@ -61,7 +49,7 @@ def test_labels_mask_exactly_the_prompt(tok):
     assert ex["comment_cut"] is False
 
 
-def test_long_rows_cut_the_comment_and_are_counted(tok):
+def test_long_rows_cut_the_comment_and_are_counted(chat, tok):
     full = tokenize_example(chat(), tok, max_length=10_000)
     n_answer = sum(label != -100 for label in full["labels"])
     short = tokenize_example(chat("ok"), tok, max_length=10_000)
@@ -77,7 +65,7 @@ def test_long_rows_cut_the_comment_and_are_counted(tok):
     assert len(ds) == 3 and set(ds.column_names) == {"input_ids", "attention_mask", "labels"}
 
 
-def test_template_breaking_prefix_raises(tok, tiny_model_dir):
+def test_template_breaking_prefix_raises(chat, tok, tiny_model_dir):
     bad = load_tokenizer(tiny_model_dir)
     # Renders the last message differently depending on whether it is the last one: no stable prefix.
     bad.chat_template = ("{% for m in messages %}{% if loop.last %}<|im_start|>LAST {{ m['content'] }}"
@@ -91,7 +79,7 @@ def test_template_breaking_prefix_raises(tok, tiny_model_dir):
         tokenize_example(chat()[:-1], tok, max_length=512)
 
 
-def test_training_args_from_params(tmp_path):
+def test_training_args_from_params(sft_params, tmp_path):
     args = make_training_args(sft_params(max_steps=-1, epochs=2, warmup_ratio=0.1), tmp_path, use_cpu=True)
     assert args.max_steps == -1 and args.num_train_epochs == 2 and args.warmup_steps == 0.1
     assert args.bf16 is False and args.use_cpu is True
@@ -101,7 +89,7 @@ def test_training_args_from_params(tmp_path):
         make_training_args(sft_params(method="qlora"), tmp_path)
 
 
-def test_lora_lr_replaces_lr_for_lora_only(tmp_path):
+def test_lora_lr_replaces_lr_for_lora_only(sft_params, tmp_path):
     lora = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear", "lr": 5e-3}
     assert make_training_args(sft_params(method="lora", lora=lora), tmp_path, use_cpu=True).learning_rate == 5e-3
     assert make_training_args(sft_params(method="full", lora=lora), tmp_path, use_cpu=True).learning_rate == 1e-3
@@ -109,14 +97,14 @@ def test_lora_lr_replaces_lr_for_lora_only(tmp_path):
     assert unset.learning_rate == 1e-3
 
 
-def _run(tmp_path: Path, name: str, train_file: Path, base: Path, **over) -> tuple[Path, dict]:
+def _run(sft_params, tmp_path: Path, name: str, train_file: Path, base: Path, **over) -> tuple[Path, dict]:
     d = tmp_path / name
     stats = train_sft(train_file, base, d / "model", d / "ckpt", d / "live", sft_params(**over))
     return d, stats
 
 
-def test_full_run_logs_loss_saves_safetensors_and_is_deterministic(tmp_path, train_file, tiny_model_dir):
-    d, stats = _run(tmp_path, "a", train_file, tiny_model_dir)
+def test_full_run_logs_loss_saves_safetensors_and_is_deterministic(sft_params, tmp_path, train_file, tiny_model_dir):
+    d, stats = _run(sft_params, tmp_path, "a", train_file, tiny_model_dir)
     assert stats["global_step"] == 3 and stats["examples"] == 8 and stats["truncated"] == 0
     assert stats["comment_cut"] == stats["dropped_answer_too_long"] == 0
     loss_tsv = d / "live" / "plots" / "metrics" / "loss.tsv"
@@ -133,13 +121,13 @@ def test_full_run_logs_loss_saves_safetensors_and_is_deterministic(tmp_path, tra
     tuned = load_file(str(d / "model" / "model.safetensors"))
     assert any(not torch.equal(base_w[k], tuned[k]) for k in base_w)  # training changed the weights
 
-    d2, _ = _run(tmp_path, "b", train_file, tiny_model_dir)  # same seed + data -> identical weights on CPU
+    d2, _ = _run(sft_params, tmp_path, "b", train_file, tiny_model_dir)  # same seed + data -> identical weights on CPU
     again = load_file(str(d2 / "model" / "model.safetensors"))
     assert all(torch.equal(tuned[k], again[k]) for k in tuned)
 
 
-def test_lora_run_saves_merged_plain_model(tmp_path, train_file, tiny_model_dir):
-    d, stats = _run(tmp_path, "lora", train_file, tiny_model_dir, method="lora", max_steps=2)
+def test_lora_run_saves_merged_plain_model(sft_params, tmp_path, train_file, tiny_model_dir):
+    d, stats = _run(sft_params, tmp_path, "lora", train_file, tiny_model_dir, method="lora", max_steps=2)
     files = {p.name for p in (d / "model").iterdir()}
     assert "model.safetensors" in files and "adapter_config.json" not in files
     tuned = load_file(str(d / "model" / "model.safetensors"))
@@ -150,7 +138,7 @@ def test_lora_run_saves_merged_plain_model(tmp_path, train_file, tiny_model_dir)
     assert type(model).__name__ == "LlamaForCausalLM"
 
 
-def test_fingerprint_mismatch_wipes_checkpoints(tmp_path, train_file, tiny_model_dir):
+def test_fingerprint_mismatch_wipes_checkpoints(sft_params, tmp_path, train_file, tiny_model_dir):
     ckpt = tmp_path / "ckpt"
     fp = run_fingerprint(train_file, sft_params(), tiny_model_dir, 1)
     prepare_checkpoints(ckpt, fp)
@@ -172,7 +160,8 @@ def test_fingerprint_mismatch_wipes_checkpoints(tmp_path, train_file, tiny_model
     assert not (ckpt / "checkpoint-9").exists()
 
 
-def test_new_weights_with_the_same_config_do_not_resume(tmp_path, train_file, tiny_model_dir, build_tiny_model):
+def test_new_weights_with_the_same_config_do_not_resume(sft_params, tmp_path, train_file, tiny_model_dir,
+                                                        build_tiny_model):
     """The fingerprint covers the base model's weights, not only its config.json."""
     base = tmp_path / "base"
     shutil.copytree(tiny_model_dir, base)
