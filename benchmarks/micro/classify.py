@@ -110,7 +110,6 @@ def main(model: str, comments: str, taxonomy_path: str, n: int, batch_size: int,
          long_size: int, long_n: int, long_max_new_tokens: int, long_context: int, long_layers: int,
          long_hidden: int, threads: int) -> None:
     """Print comments/s for both sides at each taxonomy size, the speed-up and the identical-output count."""
-    torch.set_grad_enabled(False)
     if threads:
         torch.set_num_threads(threads)
     m, tok, label = load(None if model == "tiny" else model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from click.testing import CliRunner
 
 from benchmarks.micro import classify
@@ -29,3 +30,5 @@ def test_classify_benchmark_runs_on_the_tiny_model():
     assert res.exit_code == 0, res.output
     assert res.output.count("speed-up: ") == 2 and "identical outputs: 2/2" in res.output
     assert "reference generate:" in res.output and "shared prefix + early stop:" in res.output
+    # it ran in this process: switching autograd off globally broke every later training test in the suite
+    assert torch.is_grad_enabled()

@@ -8,9 +8,10 @@ from benchmarks.memd.run import main, ran_stages
 
 
 def test_unknown_profile_and_run_are_refused_up_front(tmp_path):
-    res = CliRunner().invoke(main, ["--profile", "nope", "--work", str(tmp_path)])
+    shared = ["--shared", str(tmp_path)]  # ../shared/data is absent in a CI clone; click checks it exists first
+    res = CliRunner().invoke(main, ["--profile", "nope", "--work", str(tmp_path), *shared])
     assert res.exit_code == 2 and "'nope' is not one of ['smoke', 'cpu'" in res.output
-    res = CliRunner().invoke(main, ["--profile", "smoke", "--runs", "mix0,nope", "--work", str(tmp_path)])
+    res = CliRunner().invoke(main, ["--profile", "smoke", "--runs", "mix0,nope", "--work", str(tmp_path), *shared])
     assert res.exit_code == 2 and "unknown run(s) ['nope']" in res.output
     assert not (tmp_path / "repo").exists()
 
