@@ -17,7 +17,6 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
 
 from voc.core.errors import ParamsError
-from voc.core.files import load_yaml
 from voc.core.schema import SFT, Params, Section
 from voc.core.sources import parse_source
 
@@ -199,18 +198,21 @@ def _check_sources(p: BaseModel) -> None:
             parse_source(getattr(p, name).source, f"{name}.source")
 
 
-def _read(path: str | Path) -> tuple[dict, str]:
-    raw = load_yaml(path)
+def _mapping(raw: object, where: str) -> dict:
     if not isinstance(raw, dict):
-        raise ParamsError(str(path), None, "the params file is empty or not a mapping", "restore params.yaml")
-    return raw, Path(path).read_text(encoding="utf-8")
+        raise ParamsError(where, None, "the params file is empty or not a mapping", "restore params.yaml")
+    return raw
+
+
+def _read(path: str | Path) -> tuple[dict, str]:
+    """The file read once: its mapping (safe_load) and its text (for the line numbers of errors)."""
+    text = Path(path).read_text(encoding="utf-8")
+    return _mapping(yaml.safe_load(text), str(path)), text
 
 
 def validate_params(p: object, where: str = PARAMS_FILE, text: str | None = None) -> dict:
     """Check a whole params mapping (cheap: no downloads, no model loading); return it with defaults filled in."""
-    if not isinstance(p, dict):
-        raise ParamsError(where, None, "the params file is empty or not a mapping", "restore params.yaml")
-    typed = validate(Params, p, where, text=text)
+    typed = validate(Params, _mapping(p, where), where, text=text)
     _check_sources(typed)
     return typed.model_dump()
 
