@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from voc.core.files import write_json, write_jsonl
@@ -17,16 +19,20 @@ from voc.data.replay import build_replay
 @click.option("--metrics", default="metrics/replay.json", type=click.Path())
 def main(params_path: str, model_dir: str, out: str, metrics: str) -> None:
     p = load_params(params_path, "replay", "model")
-    gen, loaded = p.replay.generate, []
+    gen = p.replay.generate
 
-    def answer(src: ReplaySource, prompts: list[str]) -> list[str]:
-        """The base model's greedy answers; loaded on first use, so json/hf-only configs never load it."""
-        from voc.model.generate import generate_chat
+    @functools.cache
+    def model() -> tuple:
+        """Loaded on first use, so json/hf-only configs never load it."""
         from voc.model.loading import load_model
 
-        if not loaded:
-            loaded.extend(load_model(model_dir, p.model.trust_remote_code))
-        return generate_chat(*loaded, [[{"role": "user", "content": q}] for q in prompts], gen.max_new_tokens,
+        return load_model(model_dir, p.model.trust_remote_code)
+
+    def answer(src: ReplaySource, prompts: list[str]) -> list[str]:
+        """The base model's greedy answers."""
+        from voc.model.generate import generate_chat
+
+        return generate_chat(*model(), [[{"role": "user", "content": q}] for q in prompts], gen.max_new_tokens,
                              gen.batch_size, desc=f"replay {src.name}")
 
     rows, report = build_replay(p.replay, answer)
