@@ -48,7 +48,7 @@ def test_leaf_micro_is_the_headline(metrics):
     # P = 3/5 = 0.6, R = 3/4 = 0.75, F1 = 2*3/(5+4) = 0.6667
     assert metrics["n"] == 3
     assert (metrics["precision"], metrics["recall"], metrics["f1"]) == (0.6, 0.75, 0.6667)
-    assert metrics["levels"]["L2"]["micro"] == {"precision": 0.6, "recall": 0.75, "f1": 0.6667}
+    assert metrics["levels"]["L2"]["micro"].items() >= {"precision": 0.6, "recall": 0.75, "f1": 0.6667}.items()
 
 
 def test_leaf_macro_and_weighted(metrics):
@@ -61,14 +61,14 @@ def test_leaf_macro_and_weighted(metrics):
 
 def test_l1_micro(metrics):
     # A: G{App,Store} P{App}; B: G{App} P{App,Store}; C: G{App} P{App} -> TP 3, |P| 4, |G| 4 -> all .75
-    assert metrics["levels"]["L1"]["micro"] == {"precision": 0.75, "recall": 0.75, "f1": 0.75}
+    assert metrics["levels"]["L1"]["micro"].items() >= {"precision": 0.75, "recall": 0.75, "f1": 0.75}.items()
 
 
 def test_hierarchical(metrics):
     # A: G{App,Store,App/Login,Store/Staff} P{App,App/Login,App/Speed} TP2
     # B: G{App,App/Speed} P{App,Store,App/Speed,Store/Staff} TP2;  C: G=P={App,App/Login} TP2
     # TP 6, |P| 9, |G| 8 -> P .6667, R .75, F1 12/17 = .7059
-    assert metrics["hierarchical"] == {"precision": 0.6667, "recall": 0.75, "f1": 0.7059}
+    assert metrics["hierarchical"].items() >= {"precision": 0.6667, "recall": 0.75, "f1": 0.7059}.items()
 
 
 def test_segment_f1_and_emotion_accuracy(metrics):

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from voc.core.stats import proportion_ci
 from voc.core.taxonomy import Taxonomy, path_key
 from voc.eval.parsing import INVALID, STATUSES, norm_text, parse_output
+from voc.eval.scoring.intervals import comment_outcomes, f1_intervals
 from voc.eval.scoring.nova import nova_scores
 from voc.eval.scoring.sets import (
     ancestor_labels,
@@ -187,7 +189,20 @@ def score_predictions(rows: Sequence[dict], taxonomy: Taxonomy, train_counts: di
         "long_tail": long_tail(gold_leaves, pred_leaves, tail_buckets(taxonomy, train_counts)),
         "confusions": confusions(gold_leaves, pred_leaves),
     }
-    return _round(metrics)
+    return _round(with_intervals(metrics, rows, levels))
+
+
+def with_intervals(metrics: dict, rows: Sequence[dict], levels: Sequence[str]) -> dict:
+    """The metrics with a 95 % interval `{"lo", "hi"}` beside each F1 (`f1_ci95`, bootstrap over comments) and
+    beside the JSON-valid rate (Wilson): computed here, in the one scorer, so every caller's numbers carry them."""
+    ci = f1_intervals(comment_outcomes(rows, levels))
+    metrics["f1_ci95"], metrics["nova_f1_ci95"] = ci["f1"], ci["nova_f1"]
+    metrics["hierarchical"]["f1_ci95"] = ci["hierarchical"]
+    for key, interval in ci["levels"].items():
+        metrics["levels"][key]["micro"]["f1_ci95"] = interval
+    lo, hi = proportion_ci(sum(output_flags(r, levels)[0] for r in rows), len(rows))["ci95"]
+    metrics["json_valid_rate_ci95"] = {"lo": lo, "hi": hi}
+    return metrics
 
 
 def per_leaf_table(rows: Sequence[dict], taxonomy: Taxonomy, train_counts: dict[str, int]) -> list[dict]:

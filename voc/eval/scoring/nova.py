@@ -109,19 +109,23 @@ def pred_values(row: dict, levels: Sequence[str]) -> dict[str, list]:
     return nova_values(row.get("raw"), as_segments(row.get("pred")), levels)
 
 
+def comment_pairs(rows: Sequence[dict], levels: Sequence[str], key: str) -> list[list[tuple[str, str]]]:
+    """Per comment, its position-paired (gold, pred) labels at level `key`: the unit the pooled score sums over,
+    kept per comment so the bootstrap can resample comments. Gold labels come from each row's `gold` segments
+    through the same label rules."""
+    is_leaf = key == levels[-1]
+    out = []
+    for row in rows:
+        gold = nova_labels(item_values(as_segments(row.get("gold")), key), is_leaf)
+        g, p = paired(gold, nova_labels(pred_values(row, levels)[key], is_leaf))
+        out.append(list(zip(g, p, strict=True)))
+    return out
+
+
 def nova_scores(rows: Sequence[dict], levels: Sequence[str]) -> dict[str, dict]:
-    """Per level, weighted P/R/F1 over the position-paired labels of all comments pooled together. Gold
-    labels come from each row's `gold` segments through the same label rules."""
-    golds = [{key: item_values(as_segments(row.get("gold")), key) for key in levels} for row in rows]
-    preds = [pred_values(row, levels) for row in rows]
+    """Per level, weighted P/R/F1 over the position-paired labels of all comments pooled together."""
     out: dict[str, dict] = {}
-    for i, key in enumerate(levels):
-        is_leaf = i == len(levels) - 1
-        y_true: list[str] = []
-        y_pred: list[str] = []
-        for gold, pred in zip(golds, preds, strict=True):
-            g, p = paired(nova_labels(gold[key], is_leaf), nova_labels(pred[key], is_leaf))
-            y_true += g
-            y_pred += p
-        out[key] = weighted_prf(y_true, y_pred)
+    for key in levels:
+        pooled = [pair for pairs in comment_pairs(rows, levels, key) for pair in pairs]
+        out[key] = weighted_prf([g for g, _ in pooled], [p for _, p in pooled])
     return out
