@@ -98,3 +98,23 @@ def paired_bootstrap(items_a: Sequence | np.ndarray, items_b: Sequence | np.ndar
     dist = np.asarray(res.bootstrap_distribution)
     p = 2 * min(float(np.mean(dist <= 0)), float(np.mean(dist >= 0)))
     return {"delta": delta, "ci95": _interval(res), "p_value": min(1.0, p)}
+
+
+def proportion_fields(name: str, k: int, n: int) -> dict:
+    """`{name_stderr, name_ci95: {"lo", "hi"}}` for a metrics file: lm-eval's field name for the standard error,
+    and the interval as two numbers, since `dvc metrics diff` and `dvc exp show` drop lists."""
+    ci = proportion_ci(k, n)
+    return {f"{name}_stderr": ci["stderr"], f"{name}_ci95": {"lo": ci["ci95"][0], "hi": ci["ci95"][1]}}
+
+
+def mean_of_group_means(n_groups: int) -> Statistic:
+    """The statistic for items `[group, score]`, (b, n, 2) -> (b,): the mean over groups of each group's mean score
+    (the task suite's `mean`, one group per task). A group that a resample happens to miss is left out of it."""
+    def statistic(sample: np.ndarray) -> np.ndarray:
+        b = sample.shape[0]
+        slot = (np.arange(b)[:, None] * n_groups + sample[..., 0].astype(np.int64)).ravel()
+        sums = np.bincount(slot, weights=sample[..., 1].ravel().astype(float), minlength=b * n_groups)
+        counts = np.bincount(slot, minlength=b * n_groups).reshape(b, n_groups)
+        means = np.divide(sums.reshape(b, n_groups), counts, out=np.zeros((b, n_groups)), where=counts > 0)
+        return means.sum(axis=1) / np.maximum((counts > 0).sum(axis=1), 1)
+    return statistic

@@ -1,12 +1,12 @@
-"""MMLU scored the lm-eval-harness way: log-likelihood of " A".." D" after the standard prompt."""
+"""MMLU scored the lm-eval-harness way: log-likelihood of " A".." D" after the standard prompt; the accuracy carries
+lm-eval's standard error and a Wilson 95 % interval, and the per-question outcomes go to the stage's details."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sklearn.metrics import accuracy_score
-
+from voc.core.stats import proportion_fields
 from voc.model.loglik import loglikelihoods
 
 LETTERS = "ABCD"
@@ -53,23 +53,38 @@ def predict_mmlu(model, tok, rows: Sequence[dict], dev_rows: Sequence[dict], k_s
 
 
 def evaluate_mmlu(model, tok, test_rows: Sequence[dict], dev_rows: Sequence[dict], k_shot: int = 0,
-                  limit_per_subject: int | None = None, batch_size: int = 16) -> dict:
-    """Micro and macro (mean over subjects) accuracy of the highest-likelihood letter."""
+                  limit_per_subject: int | None = None, batch_size: int = 16) -> tuple[dict, list[dict]]:
+    """(metrics, items): micro accuracy with lm-eval's stderr and a Wilson interval, macro (mean over subjects)
+    accuracy, and the chance rate; items are the per-question outcomes `report` pairs base and SFT on."""
     rows = limit_rows(test_rows, limit_per_subject)
     if not rows:
         raise ValueError("no MMLU test rows to evaluate")
     preds = predict_mmlu(model, tok, rows, dev_rows, k_shot, batch_size)
-    gold = [r["answer"] for r in rows]
-    by_subject: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for r, p in zip(rows, preds, strict=True):
-        by_subject[r["subject"]][0].append(r["answer"])
-        by_subject[r["subject"]][1].append(p)
-    per_subject = {s: {"accuracy": float(accuracy_score(g, p)), "n": len(g)}
-                   for s, (g, p) in sorted(by_subject.items())}
-    return {
-        "accuracy": float(accuracy_score(gold, preds)),
+    items = question_items(rows, preds)
+    by_subject: dict[str, list[int]] = defaultdict(list)
+    for item in items:
+        by_subject[item["subject"]].append(item["correct"])
+    per_subject = {s: {"accuracy": sum(c) / len(c), "n": len(c)} for s, c in sorted(by_subject.items())}
+    hits = sum(item["correct"] for item in items)
+    metrics = {
+        "accuracy": hits / len(items),
+        **proportion_fields("accuracy", hits, len(items)),
+        "chance": 1 / len(LETTERS),
         "macro_accuracy": sum(v["accuracy"] for v in per_subject.values()) / len(per_subject),
         "n": len(rows),
         "k_shot": k_shot,
         "per_subject": per_subject,
     }
+    return metrics, items
+
+
+def question_items(rows: Sequence[dict], preds: Sequence[int]) -> list[dict]:
+    """One outcome per question, id `<subject>/<k>` (its place among the subject's scored questions), so the
+    same question has the same id in the base and the SFT run."""
+    seen: dict[str, int] = defaultdict(int)
+    items = []
+    for row, pred in zip(rows, preds, strict=True):
+        items.append({"id": f"{row['subject']}/{seen[row['subject']]}", "subject": row["subject"],
+                      "gold": row["answer"], "pred": pred, "correct": int(pred == row["answer"])})
+        seen[row["subject"]] += 1
+    return items

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from voc.core.errors import InputError
 from voc.core.files import iter_jsonl
+from voc.core.stats import proportion_fields
 
 SPLITS = ("replay", "probe")
 # Constraint type -> its required parameters and their Python types.
@@ -131,7 +132,8 @@ def check_constraint(response: str, constraint: dict) -> bool:
 
 
 def probe_report(responses: list[str], prompts: list[dict]) -> dict:
-    """Pass rate overall and per constraint type (0.0 for an empty list, so metrics stay JSON numbers)."""
+    """Pass rate overall (with lm-eval's stderr and a Wilson 95 % interval) and per constraint type (0.0 for an
+    empty list, so metrics stay JSON numbers)."""
     if len(responses) != len(prompts):
         raise ValueError(f"{len(responses)} responses for {len(prompts)} prompts")
     by_type: dict[str, list[bool]] = defaultdict(list)
@@ -140,6 +142,7 @@ def probe_report(responses: list[str], prompts: list[dict]) -> dict:
     results = [ok for oks in by_type.values() for ok in oks]
     return {
         "pass_rate": sum(results) / len(results) if results else 0.0,
+        **proportion_fields("pass_rate", sum(results), len(results)),  # 40 prompts: about +-15 points
         "n": len(results),
         "by_type": {kind: {"pass_rate": sum(oks) / len(oks), "n": len(oks)} for kind, oks in sorted(by_type.items())},
     }

@@ -1,4 +1,5 @@
-"""The task suite's multiple-choice tasks scored by log-likelihood (acc, and lm-eval's length-normalised acc_norm)."""
+"""The task suite's multiple-choice tasks scored by log-likelihood (acc, and lm-eval's length-normalised acc_norm),
+each with lm-eval's standard error, a Wilson 95 % interval and its chance rate."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ import numpy as np
 
 from voc.assets.tasks import TASKS
 from voc.core.files import read_jsonl
+from voc.core.stats import bootstrap_ci, mean_of_group_means, proportion_fields
 from voc.model.loglik import loglikelihoods
+
+N_BOOT = 1000
+SEED = 0  # fixed: the same outcomes always give the same interval
 
 
 def requests_for(row: dict) -> list[tuple[str, str]]:
@@ -42,31 +47,54 @@ def predict_task(model, tok, rows: Sequence[dict], batch_size: int = 16) -> tupl
     return preds, preds_norm
 
 
-def evaluate_task(model, tok, rows: Sequence[dict], limit: int | None = None, batch_size: int = 16) -> dict:
-    """acc = argmax log-likelihood is gold; acc_norm = the same after dividing by each choice's byte length."""
+def evaluate_task(model, tok, rows: Sequence[dict], limit: int | None = None,
+                  batch_size: int = 16) -> tuple[dict, list[dict]]:
+    """(metrics, items): acc = argmax log-likelihood is gold; acc_norm = the same after dividing by each choice's
+    byte length; each with lm-eval's stderr and a Wilson interval; `chance` = the mean of 1 / choices over rows
+    (ARC mixes 3- to 5-choice questions). Items are the per-row outcomes `report` pairs base and SFT on."""
     rows = list(rows)[:limit] if limit is not None else list(rows)
     if not rows:
         raise ValueError("no rows to evaluate")
     preds, preds_norm = predict_task(model, tok, rows, batch_size)
-    gold = [r["gold"] for r in rows]
-    return {"acc": float(np.mean(np.equal(preds, gold))), "acc_norm": float(np.mean(np.equal(preds_norm, gold))),
-            "n": len(rows)}
+    items = [{"id": r["id"], "gold": r["gold"], "acc": int(p == r["gold"]), "acc_norm": int(q == r["gold"])}
+             for r, p, q in zip(rows, preds, preds_norm, strict=True)]
+    out: dict = {}
+    for name in ("acc", "acc_norm"):
+        hits = sum(item[name] for item in items)
+        out.update({name: hits / len(rows), **proportion_fields(name, hits, len(rows))})
+    out.update(n=len(rows), chance=float(np.mean([1 / len(requests_for(r)) for r in rows])))
+    return out, items
 
 
 def evaluate_tasks(model, tok, data_dir: str | Path, tasks: Sequence[str], limit: int | None = None,
-                   batch_size: int = 16) -> dict:
-    """Scores keyed `<task>.<split>` plus `mean`: over tasks, of each task's headline metric (its registry entry)."""
+                   batch_size: int = 16) -> tuple[dict, list[dict]]:
+    """(metrics, items). Metrics keyed `<task>.<split>` plus `mean`: over tasks, of each task's headline metric
+    (its registry entry), with a bootstrap interval over all rows (`mean_ci95`). Items: per row, its task,
+    id and `correct` under that task's headline metric."""
     data_dir = Path(data_dir)
     out: dict = {}
+    items: list[dict] = []
     headline = []
     for task in tasks:
         files = sorted(data_dir.glob(f"{task}.*.jsonl"))
         if len(files) != 1:
             raise FileNotFoundError(f"{data_dir}: expected one {task}.<split>.jsonl, found {[f.name for f in files]}")
-        res = evaluate_task(model, tok, read_jsonl(files[0]), limit, batch_size)
-        if TASKS[task].metric == "acc":  # lm-eval reports acc only for these
-            res.pop("acc_norm")
-        out[files[0].name.removesuffix(".jsonl")] = res
-        headline.append(res[TASKS[task].metric])
+        key, metric = files[0].name.removesuffix(".jsonl"), TASKS[task].metric
+        res, rows = evaluate_task(model, tok, read_jsonl(files[0]), limit, batch_size)
+        if metric == "acc":  # lm-eval reports acc only for these
+            for field in ("acc_norm", "acc_norm_stderr", "acc_norm_ci95"):
+                res.pop(field)
+        out[key] = res
+        headline.append(res[metric])
+        items += [{"task": key, "id": r["id"], "correct": r[metric]} for r in rows]
     out["mean"] = float(np.mean(headline)) if headline else None
-    return out
+    if headline:
+        lo, hi = bootstrap_ci(task_scores(items), mean_of_group_means(len(tasks)), N_BOOT, SEED)
+        out["mean_ci95"] = {"lo": lo, "hi": hi}
+    return out, items
+
+
+def task_scores(items: Sequence[dict]) -> np.ndarray:
+    """Items as `[task number, correct]` rows (tasks numbered in first-seen order), for `mean_of_group_means`."""
+    number = {task: i for i, task in enumerate(dict.fromkeys(item["task"] for item in items))}
+    return np.array([[number[item["task"]], item["correct"]] for item in items], dtype=np.int64).reshape(-1, 2)

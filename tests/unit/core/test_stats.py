@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voc.core.stats import bootstrap_ci, paired_bootstrap, percentile, proportion_ci
+from voc.core.stats import (
+    bootstrap_ci,
+    mean_of_group_means,
+    paired_bootstrap,
+    percentile,
+    proportion_ci,
+    proportion_fields,
+)
 
 
 @pytest.mark.parametrize(("values", "q", "expected"), [
@@ -102,3 +109,16 @@ def test_paired_bootstrap_p_value_is_two_sided():
 def test_paired_bootstrap_refuses_different_items():
     with pytest.raises(ValueError, match="same items"):
         paired_bootstrap([1, 0, 1], [1, 0], _mean)
+
+
+def test_proportion_fields_name_the_interval_for_a_metrics_file():
+    assert proportion_fields("acc", 3, 10) == {"acc_stderr": pytest.approx(0.1528, abs=1e-4),
+                                               "acc_ci95": {"lo": pytest.approx(0.1078, abs=1e-4),
+                                                            "hi": pytest.approx(0.6032, abs=1e-4)}}
+
+
+def test_mean_of_group_means_weights_groups_not_items():
+    # group 0: 3 items, mean 1/3; group 1: 1 item, mean 1 -> (1/3 + 1) / 2, not the item mean 2/4
+    items = np.array([[0, 1], [0, 0], [0, 0], [1, 1]])
+    assert mean_of_group_means(2)(items[None])[0] == pytest.approx(2 / 3)
+    assert mean_of_group_means(3)(items[None])[0] == pytest.approx(2 / 3)  # an empty group is left out

@@ -158,7 +158,7 @@ def test_evaluate_scores_letters_as_continuations(monkeypatch, tiny_model_dir):
     monkeypatch.setattr(mmlu_mod, "loglikelihoods", fake_loglik)
     rows = [dict(ROW), {**ROW, "question": "Q2", "answer": 1}, {**ROW, "question": "ignored by limit"},
             {**ROW, "subject": "astronomy", "question": "Q3", "answer": 3}]
-    res = evaluate_mmlu(None, None, rows, DEV, k_shot=0, limit_per_subject=2)
+    res, items = evaluate_mmlu(None, None, rows, DEV, k_shot=0, limit_per_subject=2)
     assert [c for _, c in seen] == [" A", " B", " C", " D"] * 3
     # one cache group per subject: its header and shots are encoded once (tests/unit/model/test_loglik.py)
     assert seen_groups == ["high_school_biology"] * 8 + ["astronomy"] * 4
@@ -168,13 +168,23 @@ def test_evaluate_scores_letters_as_continuations(monkeypatch, tiny_model_dir):
     assert res["per_subject"] == {"astronomy": {"accuracy": 1.0, "n": 1},
                                   "high_school_biology": {"accuracy": 0.5, "n": 2}}
     assert res["macro_accuracy"] == pytest.approx(0.75)
+    # 2 of 3: lm-eval's stderr sqrt(p(1-p)/(n-1)) = sqrt(2/9 / 2) = 1/3; Wilson [0.2077, 0.9385]; chance 1 in 4
+    assert res["accuracy_stderr"] == pytest.approx(1 / 3)
+    assert res["accuracy_ci95"] == {"lo": pytest.approx(0.2077, abs=1e-4), "hi": pytest.approx(0.9385, abs=1e-4)}
+    assert res["chance"] == 0.25
+    # per-question outcomes under ids that do not depend on the run: the report pairs base and SFT on them
+    assert items == [{"id": "high_school_biology/0", "subject": "high_school_biology", "gold": 0, "pred": 2,
+                      "correct": 0},
+                     {"id": "high_school_biology/1", "subject": "high_school_biology", "gold": 1, "pred": 1,
+                      "correct": 1},
+                     {"id": "astronomy/0", "subject": "astronomy", "gold": 3, "pred": 3, "correct": 1}]
 
 
 def test_evaluate_runs_on_tiny_model(tiny_model_dir):
     model, tok = load_model(tiny_model_dir, device="cpu")
     rows = read_jsonl_fixture()
-    res = evaluate_mmlu(model, tok, rows, rows, k_shot=1, batch_size=2)
-    assert res["n"] == len(rows) and 0.0 <= res["accuracy"] <= 1.0
+    res, items = evaluate_mmlu(model, tok, rows, rows, k_shot=1, batch_size=2)
+    assert res["n"] == len(rows) == len(items) and 0.0 <= res["accuracy"] <= 1.0
     assert sum(v["n"] for v in res["per_subject"].values()) == len(rows)
 
 

@@ -81,13 +81,17 @@ def test_probe_report_arithmetic() -> None:
     report = probe_report(responses, prompts)
     assert report["n"] == 4
     assert report["pass_rate"] == pytest.approx(2 / 4)
+    # 2 of 4: stderr sqrt(.5 * .5 / 3) = 0.2887; Wilson(2, 4) = [0.1500, 0.8500]
+    assert report["pass_rate_stderr"] == pytest.approx(0.2887, abs=1e-4)
+    assert report["pass_rate_ci95"] == {"lo": pytest.approx(0.15, abs=1e-4), "hi": pytest.approx(0.85, abs=1e-4)}
     assert report["by_type"] == {"lowercase": {"pass_rate": 1.0, "n": 1},
                                  "no_commas": {"pass_rate": 0.0, "n": 1},
                                  "one_word": {"pass_rate": 0.5, "n": 2}}
 
 
 def test_probe_report_edge_cases() -> None:
-    assert probe_report([], []) == {"pass_rate": 0.0, "n": 0, "by_type": {}}
+    assert probe_report([], []) == {"pass_rate": 0.0, "pass_rate_stderr": 0.0, "pass_rate_ci95": {"lo": 0.0, "hi": 1.0},
+                                    "n": 0, "by_type": {}}
     with pytest.raises(ValueError, match="2 responses for 1 prompts"):
         probe_report(["a", "b"], [{"constraint": {"type": "one_word"}}])
 

@@ -9,7 +9,7 @@ from voc.assets.tasks import TASKS, hellaswag, materialize_tasks, winogrande
 from voc.core.errors import ParamsError
 from voc.core.files import read_jsonl, write_jsonl
 from voc.eval import tasks as eval_tasks
-from voc.eval.tasks import evaluate_task, evaluate_tasks
+from voc.eval.tasks import evaluate_task, evaluate_tasks, requests_for
 from voc.model.loading import load_model
 
 
@@ -23,7 +23,9 @@ def test_acc_and_acc_norm_differ_on_a_constructed_case(monkeypatch):
     rows = [{"id": "x", "context": "Q", "choices": [" ab", " abcdefghij"], "gold": 1}]
     monkeypatch.setattr(eval_tasks, "loglikelihoods", lambda m, t, reqs, **k: [(-4.0, False), (-6.0, False)])
     # acc: argmax(-4, -6) = 0 (wrong); acc_norm: argmax(-4/2, -6/10) = 1 (right)
-    assert evaluate_task(None, None, rows) == {"acc": 0.0, "acc_norm": 1.0, "n": 1}
+    res, items = evaluate_task(None, None, rows)
+    assert (res["acc"], res["acc_norm"], res["n"], res["chance"]) == (0.0, 1.0, 1, 0.5)
+    assert items == [{"id": "x", "gold": 1, "acc": 0, "acc_norm": 1}]
 
 
 def test_winogrande_rows_vary_the_context(monkeypatch):
@@ -39,9 +41,23 @@ def test_winogrande_rows_vary_the_context(monkeypatch):
         return [(-1.0, True), (-2.0, False)]
 
     monkeypatch.setattr(eval_tasks, "loglikelihoods", fake)
-    assert evaluate_task(None, None, [row])["acc"] == 1.0
+    assert evaluate_task(None, None, [row])[0]["acc"] == 1.0
     assert seen == [("Ann beat Bo because Ann", " trained."), ("Ann beat Bo because Bo", " trained.")]
     assert groups == [0, 0]  # one cache group per item: the sentence up to the blank is encoded once
+
+
+def test_each_accuracy_carries_lm_evals_stderr_a_wilson_interval_and_its_chance(monkeypatch):
+    # 4 rows, 2 or 3 choices: the highest log-likelihood is always choice 0; gold 0, 0, 0, 1 -> acc 3/4
+    rows = [{"id": str(i), "context": "Q", "choices": [" a", " b", " c"][: 2 + i % 2], "gold": int(i == 3)}
+            for i in range(4)]
+    monkeypatch.setattr(eval_tasks, "loglikelihoods", lambda m, t, reqs, **k: [(-float(j), False) for j in
+                                                                               range(len(reqs))])
+    monkeypatch.setattr(eval_tasks, "_choice_bytes", lambda row: [1] * len(requests_for(row)))
+    res, _ = evaluate_task(None, None, rows)
+    # stderr sqrt(.75 * .25 / 3) = 0.25; Wilson(3, 4) = [0.3006, 0.9544]; chance mean(1/2, 1/3, 1/2, 1/3)
+    assert res["acc"] == 0.75 and res["acc_stderr"] == pytest.approx(0.25)
+    assert res["acc_ci95"] == {"lo": pytest.approx(0.3006, abs=1e-4), "hi": pytest.approx(0.9544, abs=1e-4)}
+    assert res["chance"] == pytest.approx(5 / 12)
 
 
 def test_hellaswag_preprocessing():
@@ -88,8 +104,12 @@ def test_evaluate_tasks_on_tiny_model(tiny, tmp_path):
     write_jsonl(tmp_path / "boolq.validation.jsonl",
                 [{"id": "0", "context": "The app crashes.\nQuestion: does it crash?\nAnswer:",
                   "choices": [" no", " yes"], "gold": 1}])
-    res = evaluate_tasks(model, tok, tmp_path, ["piqa", "boolq"], limit=2, batch_size=4)
+    res, items = evaluate_tasks(model, tok, tmp_path, ["piqa", "boolq"], limit=2, batch_size=4)
     assert res["piqa.validation"]["n"] == 2 and "acc_norm" not in res["boolq.validation"]
+    assert "acc_norm_ci95" not in res["boolq.validation"] and "acc_ci95" in res["boolq.validation"]
+    assert [(i["task"], i["id"]) for i in items] == [("piqa.validation", "0"), ("piqa.validation", "1"),
+                                                     ("boolq.validation", "0")]
+    assert res["mean_ci95"]["lo"] <= res["mean"] <= res["mean_ci95"]["hi"]
     assert res["mean"] == pytest.approx((res["piqa.validation"]["acc_norm"] + res["boolq.validation"]["acc"]) / 2)
 
 
