@@ -12,7 +12,7 @@ from voc.core.params import load_params
 from voc.core.taxonomy import load_taxonomy
 from voc.data.comments import leaf_counts
 from voc.data.prompt import eval_prompts
-from voc.eval.predictions import answer_budget, prediction_rows
+from voc.eval.predictions import answer_budget, degeneration_counts, prediction_rows
 from voc.eval.scoring.metrics import l1_confusion_rows, level_f1_rows, per_leaf_table, score_predictions
 from voc.model.generate import generate_outputs_with_hits
 from voc.model.loading import load_tokenizer
@@ -48,7 +48,8 @@ def main(params_path: str, model_dir: str, name: str, data: str, out: str, detai
                                                trust, stop_at_array_end=True)
     rows = prediction_rows(test, outputs, taxonomy, hits)
     metrics = score_predictions(rows, taxonomy, train_counts)
-    metrics.update(budget, hit_max_new_tokens=sum(hits))  # outputs cut by the limit, not finished
+    # outputs that repeat a segment, and outputs cut by the limit (not finished)
+    metrics.update(budget, **degeneration_counts(rows, taxonomy.levels))
     d = Path(details)
     d.mkdir(parents=True, exist_ok=True)
     write_jsonl(d / "predictions.jsonl", rows)

@@ -245,6 +245,13 @@ class Probe(Section):
     batch_size: PosInt
 
 
+class Baselines(Section):
+    """The `baselines` stage (voc.eval.baselines): the share of train held out to pick the TF-IDF baseline's
+    threshold. A default, so params files from before the stage still load."""
+
+    holdout: OpenUnit = 0.2
+
+
 class Params(Section):
     seed: Seed
     mix: Mix
@@ -260,3 +267,4 @@ class Params(Section):
     eval: Eval
     tasks: Tasks
     probe: Probe
+    baselines: Baselines = Baselines()

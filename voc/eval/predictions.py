@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from voc.core.stats import percentile
 from voc.core.taxonomy import Taxonomy
-from voc.eval.parsing import normalize_labels, parse_output
+from voc.eval.parsing import norm_text, normalize_labels, parse_output
 from voc.eval.scoring.nova import NOVA_FIELD, nova_values
 from voc.train.examples import answer_token_lengths
 
@@ -65,3 +65,26 @@ def prediction_rows(records: Sequence[dict], outputs: Sequence[str], taxonomy: T
         if hits is not None:
             rows[-1]["hit_max_new_tokens"] = bool(hits[i])
     return rows
+
+
+def repeated_segments(segments: Sequence[dict], levels: Sequence[str]) -> int:
+    """How many segments of one output repeat an earlier one: the same label path and the same content, up to
+    case and whitespace. A model caught in a loop writes one segment again and again until the token limit; a
+    set-based score hides that (the copies collapse into one label), so it is counted."""
+    seen: set[tuple[str, ...]] = set()
+    repeats = 0
+    for seg in segments:
+        key = tuple(norm_text(seg.get(k, "")) for k in (*levels, "content"))
+        repeats += key in seen
+        seen.add(key)
+    return repeats
+
+
+def degeneration_counts(rows: Sequence[dict], levels: Sequence[str]) -> dict:
+    """Degenerate outputs among prediction rows: those that repeat a segment (`repeated_segments` > 0) and those
+    cut by `eval.max_new_tokens` (the rows' `hit_max_new_tokens` flags), each as a count and a share of rows."""
+    n = max(len(rows), 1)
+    repeated = sum(repeated_segments(row.get("pred") or [], levels) > 0 for row in rows)
+    hits = sum(bool(row.get("hit_max_new_tokens")) for row in rows)
+    return {"repeated_segment_outputs": repeated, "repeated_segment_rate": round(repeated / n, 4),
+            "hit_max_new_tokens": hits, "hit_max_new_tokens_rate": round(hits / n, 4)}

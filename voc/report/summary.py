@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voc.core.files import read_json
+from voc.report.baseline_summary import baseline_summary, print_baselines
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def summarize(metrics_dir: str | Path, mix: float, method: str) -> dict:
             s[f"{suite.key}_gain"] = None if base is None or sft is None else round(sft - base, 4)
         elif suite.compare == "retention":
             s[f"{suite.key}_retention"] = ratio(sft, base)
+    s.update(baseline_summary(m))  # the baselines and SFT's gain over the best one (issue 13 §3b)
     return s
 
 
@@ -95,3 +97,4 @@ def print_summary(s: dict, console: Console | None = None) -> None:
             extra = s.get(f"{key}_gain", s.get(f"{key}_retention"))
             table.add_row(label, fmt(s[f"{key}_base"]), fmt(s[f"{key}_sft"]), fmt(extra))
     (console or Console()).print(table)
+    print_baselines(s, console)  # a second table, when the baselines ran

@@ -187,6 +187,7 @@ def test_eval_voc_warns_and_counts_outputs_at_the_limit(tmp_path, tiny_model_dir
     assert f"eval.max_new_tokens: {p99}" in caplog.text
     metrics = json.loads(out.read_text())
     assert metrics["hit_max_new_tokens"] == 3 and metrics["gold_answer_tokens_p99"] == p99
+    assert metrics["hit_max_new_tokens_rate"] == 1.0 and metrics["repeated_segment_outputs"] == 0  # 4-token cuts
     preds = [json.loads(x) for x in (tmp_path / "details" / "predictions.jsonl").read_text().splitlines()]
     assert [p["hit_max_new_tokens"] for p in preds] == [True] * 3
 
