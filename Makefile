@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup repro test lint clean
+.PHONY: setup browser repro test lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,7 +22,13 @@ repro: setup
 	@start=$$(date +%s); PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dvc repro && \
 	  echo "dvc repro took $$(( $$(date +%s) - start )) s"
 
-test: setup
+# Headless Chromium from Debian's packages, for the offline plots-page test (tests/integration/test_plots_html.py).
+# Installed only when missing: about a minute, package-list update included.
+browser:
+	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q
 
 lint: setup
