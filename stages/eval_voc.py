@@ -13,6 +13,7 @@ from voc.core.taxonomy import load_taxonomy
 from voc.data.comments import leaf_counts
 from voc.data.prompt import eval_prompts
 from voc.eval.predictions import answer_budget, degeneration_counts, prediction_rows
+from voc.eval.scoring.intervals import comment_outcomes
 from voc.eval.scoring.metrics import l1_confusion_rows, level_f1_rows, per_leaf_table, score_predictions
 from voc.model.generate import generate_outputs_with_hits
 from voc.model.loading import load_tokenizer
@@ -53,6 +54,7 @@ def main(params_path: str, model_dir: str, name: str, data: str, out: str, detai
     d = Path(details)
     d.mkdir(parents=True, exist_ok=True)
     write_jsonl(d / "predictions.jsonl", rows)
+    write_jsonl(d / "items.jsonl", comment_outcomes(rows, taxonomy.levels))  # report pairs base and SFT on these
     write_csv(d / "per_leaf.csv", per_leaf_table(rows, taxonomy, train_counts))
     write_json(d / "level_f1.json", level_f1_rows(metrics, name))
     write_json(d / "l1_confusion.json", l1_confusion_rows(rows))

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voc.core.files import read_jsonl, write_json
+from voc.core.files import read_jsonl, write_json, write_jsonl
 from voc.core.taxonomy import load_taxonomy
 from voc.data.comments import leaf_counts
 from voc.eval.predictions import prediction_rows
 from voc.eval.probe import probe_report
+from voc.eval.scoring.intervals import comment_outcomes
 from voc.eval.scoring.metrics import score_predictions
 from voc.report.summary import summarize
 
@@ -65,8 +66,14 @@ def recomputed_summary(proj: Path, dest: Path) -> dict:
         assert same_where_recomputed(probe, load(proj, f"probe_{name}.json"))
         write_json(dest / f"voc_{name}.json", voc)
         write_json(dest / f"probe_{name}.json", probe)
+        # the per-comment outcomes report pairs base and SFT on, recomputed from the predictions too
+        items = comment_outcomes(rows, taxonomy.levels)
+        assert items == read_jsonl(proj / f"metrics/voc_{name}/items.jsonl")
+        write_jsonl(dest / f"voc_{name}/items.jsonl", items)
         for suite in ("mmlu", "tasks"):
             shutil.copy(proj / f"metrics/{suite}_{name}.json", dest)
+        for suite in ("mmlu", "tasks", "probe"):  # per-item outcomes: kept as the stages wrote them
+            shutil.copy(proj / f"metrics/{suite}_{name}.jsonl", dest)
     params = yaml.safe_load((proj / "params.yaml").read_text())
     return summarize(dest, params["mix"], params["sft"]["method"])
 

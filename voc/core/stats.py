@@ -76,6 +76,16 @@ def bootstrap_ci(items: Sequence | np.ndarray, statistic: Statistic, n_boot: int
     return _interval(_resampled(arr, statistic, n_boot, seed)[1])
 
 
+def bootstrap_distribution(items: Sequence | np.ndarray, statistic: Statistic, n_boot: int = 1000,
+                           seed: int = 0) -> np.ndarray:
+    """The `n_boot` resampled values of `statistic` (seeded), for a statistic combined across item sets, such as
+    a mean of ratios over several benchmarks, each resampled on its own."""
+    arr = np.asarray(items)
+    if len(arr) < 2:
+        raise ValueError(f"bootstrap_distribution needs at least 2 items, got {len(arr)}")
+    return np.asarray(_resampled(arr, statistic, n_boot, seed)[1].bootstrap_distribution, dtype=float)
+
+
 def paired_bootstrap(items_a: Sequence | np.ndarray, items_b: Sequence | np.ndarray, statistic: Statistic,
                      n_boot: int = 1000, seed: int = 0) -> dict:
     """`{"delta", "ci95", "p_value"}` of statistic(a) - statistic(b) on the same items, resampled together.

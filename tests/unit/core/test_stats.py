@@ -7,6 +7,7 @@ import pytest
 
 from voc.core.stats import (
     bootstrap_ci,
+    bootstrap_distribution,
     mean_of_group_means,
     paired_bootstrap,
     percentile,
@@ -122,3 +123,13 @@ def test_mean_of_group_means_weights_groups_not_items():
     items = np.array([[0, 1], [0, 0], [0, 0], [1, 1]])
     assert mean_of_group_means(2)(items[None])[0] == pytest.approx(2 / 3)
     assert mean_of_group_means(3)(items[None])[0] == pytest.approx(2 / 3)  # an empty group is left out
+
+
+def test_bootstrap_distribution_is_the_seeded_resampled_statistic():
+    items = np.random.default_rng(3).integers(0, 2, 50)
+    dist = bootstrap_distribution(items, _mean, n_boot=200, seed=1)
+    assert dist.shape == (200,) and np.array_equal(dist, bootstrap_distribution(items, _mean, n_boot=200, seed=1))
+    lo, hi = np.percentile(dist, [2.5, 97.5])
+    assert [lo, hi] == pytest.approx(bootstrap_ci(items, _mean, n_boot=200, seed=1))
+    with pytest.raises(ValueError, match="at least 2 items"):
+        bootstrap_distribution([1], _mean)
