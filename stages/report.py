@@ -1,4 +1,5 @@
-"""Stage `report`: `metrics/summary.json`, the base-vs-SFT plot data, and a printed summary table."""
+"""Stage `report`: `metrics/summary.json` and a printed summary table (the per-level base-vs-SFT chart reads
+`metrics/voc_{base,sft}/level_f1.json` directly, so the report writes no plot data of its own)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,17 @@ import click
 
 from voc.core.files import write_json
 from voc.core.params import load_params
-from voc.report.summary import level_f1_plot, print_summary, summarize
+from voc.report.summary import print_summary, summarize
 
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", type=click.Path(exists=True))
 @click.option("--metrics-dir", default="metrics", type=click.Path(exists=True))
 @click.option("--out", default="metrics/summary.json", type=click.Path())
-@click.option("--plot", default="metrics/plots/level_f1.json", type=click.Path())
-def main(params_path: str, metrics_dir: str, out: str, plot: str) -> None:
+def main(params_path: str, metrics_dir: str, out: str) -> None:
     p = load_params(params_path, "mix", "sft")
     summary = summarize(metrics_dir, p.mix, p.sft.method)
     write_json(out, summary)
-    write_json(plot, level_f1_plot(metrics_dir))
     print_summary(summary)
 
 
