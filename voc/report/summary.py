@@ -171,16 +171,6 @@ def summarize(metrics_dir: str | Path, mix: float, method: str) -> dict:
     return s
 
 
-def level_f1_plot(metrics_dir: str | Path) -> list[dict]:
-    """Rows {level, model, f1} for base and SFT side by side."""
-    rows = []
-    for name in SIDES:
-        p = Path(metrics_dir) / f"voc_{name}" / "level_f1.json"
-        if p.exists():
-            rows.extend(read_json(p))
-    return rows
-
-
 def print_summary(s: dict, console: Console | None = None) -> None:
     """The base-vs-SFT table with intervals, then the retention headline with what it left out and why."""
     print_table(s, [suite.key for suite in SUITES], console)
