@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 BASE_STAGES = {"assets", "prepare", "replay", "eval_voc@base", "eval_mmlu@base", "eval_tasks@base",
                "eval_probe@base", "baselines"}
-MIX_STAGES = {"mix", "decontam", "sft", "eval_voc@sft", "eval_mmlu@sft", "eval_tasks@sft", "eval_probe@sft",
+MIX_STAGES = {"mix", "decontam", "sft", "merge", "eval_voc@sft", "eval_mmlu@sft", "eval_tasks@sft", "eval_probe@sft",
               "report"}
 
 

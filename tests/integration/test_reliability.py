@@ -28,7 +28,7 @@ MAX_STEPS = 40  # the tiny model trains in milliseconds a step: leave room to la
 SAVE_STEPS = 2
 DETERMINISTIC = ["data/mixed/train.jsonl", "data/mixed/train_clean.jsonl", "metrics/summary.json",
                  "metrics/voc_sft.json", "metrics/mmlu_sft.json", "models/sft/model.safetensors"]
-AFTER_SFT = {"sft", "eval_voc@sft", "eval_mmlu@sft", "eval_tasks@sft", "eval_probe@sft", "report"}
+AFTER_SFT = {"sft", "merge", "eval_voc@sft", "eval_mmlu@sft", "eval_tasks@sft", "eval_probe@sft", "report"}
 
 
 def _set_sft(proj: Path, **values) -> None:

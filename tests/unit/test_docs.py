@@ -56,11 +56,12 @@ def dvc_outputs() -> tuple[str, ...]:
     out = []
     for stage in stages.values():
         body = stage.get("do", stage)
-        for item in stage.get("foreach", [None]):
+        each = stage.get("foreach", [None])
+        for name, item in each.items() if isinstance(each, dict) else zip(each, each, strict=True):
             for key in ("outs", "metrics", "plots"):
                 for entry in body.get(key) or []:
                     path = next(iter(entry)) if isinstance(entry, dict) else entry
-                    out.append(path.replace("${item}", str(item)).rstrip("/"))
+                    out.append(path.replace("${item}", str(item)).replace("${key}", str(name)).rstrip("/"))
     return tuple(out)
 
 

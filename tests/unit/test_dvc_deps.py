@@ -22,15 +22,17 @@ SCRIPT = re.compile(r"\bstages/\w+\.py\b")
 
 
 def expanded_stages(dvc_yaml: dict) -> dict[str, dict]:
-    """Stage name -> definition, with `foreach` stages expanded (`eval_voc@base`) and `${item}` filled in."""
+    """Stage name -> definition, with `foreach` stages expanded (`eval_voc@base`) and `${item}` filled in (a dict
+    `foreach` names each stage by its `${key}`, as DVC does)."""
     out: dict[str, dict] = {}
     for name, stage in dvc_yaml["stages"].items():
         if "foreach" not in stage:
             out[name] = stage
             continue
-        for item in stage["foreach"]:
-            text = yaml.safe_dump(stage["do"]).replace("${item}", str(item))
-            out[f"{name}@{item}"] = yaml.safe_load(text)
+        each = stage["foreach"]
+        for key, item in each.items() if isinstance(each, dict) else zip(each, each, strict=True):
+            text = yaml.safe_dump(stage["do"]).replace("${item}", str(item)).replace("${key}", str(key))
+            out[f"{name}@{key}"] = yaml.safe_load(text)
     return out
 
 

@@ -186,6 +186,14 @@ class LoRA(Section):
     target_modules: Text | list[Text]
 
 
+class Freeze(Section):
+    """Parts of the base model SFT leaves untouched (voc.train.freeze). Under LoRA the base weights are frozen
+    anyway: the adapters inside the frozen parts then stay at their zero update."""
+
+    embeddings: StrictBool = False  # the input embeddings (and the output matrix tied to them)
+    layers: Annotated[StrictInt, Field(ge=0)] = 0  # the bottom k transformer blocks
+
+
 class SFT(Section):
     method: Literal["full", "lora"]
     accelerate_config: Text
@@ -205,6 +213,7 @@ class SFT(Section):
     packing: StrictBool = False  # one padding-free row per batch (voc.train.batching); see params.yaml
     sampling: Literal["random", "group_by_length"] = "random"  # transformers' train_sampling_strategy
     lora: LoRA | None = None
+    freeze: Freeze = Freeze()
 
     @model_validator(mode="after")
     def _budget(self) -> SFT:
@@ -214,6 +223,12 @@ class SFT(Section):
             raise rule("sft.method is lora but sft.lora is missing",
                        "add sft.lora with r, alpha, dropout, target_modules")
         return self
+
+
+class Merge(Section):
+    """Weight interpolation after SFT (voc.model.merge): the SFT-side evaluations read the merged model."""
+
+    alpha: Annotated[Real, Field(ge=0, le=1)] = 1  # 0 = the base weights, 1 = the fine-tuned ones
 
 
 class Eval(Section):
@@ -264,6 +279,7 @@ class Params(Section):
     replay: Replay
     decontam: Decontam
     sft: SFT
+    merge: Merge = Merge()
     eval: Eval
     tasks: Tasks
     probe: Probe

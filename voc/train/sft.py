@@ -25,6 +25,7 @@ from voc.model.loading import load_tokenizer, load_weights, pick_device
 from voc.train.batching import batching_args, completion_logits_supported, make_collator
 from voc.train.checkpoints import GracefulStop, last_complete_checkpoint, prepare_checkpoints, run_fingerprint
 from voc.train.examples import build_dataset
+from voc.train.freeze import apply_freeze
 
 log = logging.getLogger("voc.train.sft")
 
@@ -89,7 +90,7 @@ def make_training_args(sft: SFT | dict, out_dir: str | Path, use_cpu: bool | Non
 
 def _load_model(base: str | Path, sft: SFT, trust_remote_code: bool):
     """fp32 master weights on CPU (the Trainer moves them and autocasts to bf16 on CUDA); LoRA wraps them with peft
-    adapters."""
+    adapters (`sft.freeze` is applied after, by the caller)."""
     model = load_weights(base, trust_remote_code, dtype=torch.float32, device="cpu")
     if sft.method == "lora":
         from peft import LoraConfig, get_peft_model
@@ -189,13 +190,15 @@ def _examples(train_path: str | Path, tokenizer, sft: SFT):
 
 
 def _callbacks(state, live_dir: str | Path, resumed: bool, stats: dict) -> tuple[GracefulStop, list]:
-    """SIGTERM checkpointing, and on rank 0 the DVCLive logger with the data stats."""
+    """SIGTERM checkpointing, and on rank 0 the DVCLive logger with the data stats and parameter counts."""
     stopper = GracefulStop(enabled=state.num_processes == 1)
     callbacks: list = [stopper]
     live_cb = _dvclive_callback(live_dir, resume=resumed) if state.is_main_process else None
     if live_cb is not None:
         for key in ("truncated", "comment_cut", "dropped_answer_too_long", "examples"):
             live_cb.live.log_metric(f"data/{key}", stats[key], plot=False)
+        for key in ("trainable", "total"):
+            live_cb.live.log_metric(f"params/{key}", stats[f"{key}_params"], plot=False)
         callbacks.append(live_cb)
     return stopper, callbacks
 
@@ -230,6 +233,8 @@ def train_sft(train_path: str | Path, base_dir: str | Path, out_dir: str | Path,
     fingerprint = partial(run_fingerprint, train_path, sft.model_dump(), base_dir, state.num_processes)
     resume = _resume_point(state, ckpt_dir, fingerprint)
     model = _load_model(base_dir, sft, trust_remote_code)
+    counts = apply_freeze(model, sft.freeze)
+    stats = {**stats, "trainable_params": counts["trainable"], "total_params": counts["total"]}
     args = make_training_args(sft, ckpt_dir, **arg_overrides)
     stopper, callbacks = _callbacks(state, live_dir, resume is not None, stats)
     collator = make_collator(tokenizer, sft.packing, completion_logits_supported(model))
