@@ -7,6 +7,7 @@ import click
 
 from voc.core.files import write_json
 from voc.core.params import load_params
+from voc.report.decision import summary_verdict
 from voc.report.summary import print_summary, summarize
 
 
@@ -15,10 +16,11 @@ from voc.report.summary import print_summary, summarize
 @click.option("--metrics-dir", default="metrics", type=click.Path(exists=True))
 @click.option("--out", default="metrics/summary.json", type=click.Path())
 def main(params_path: str, metrics_dir: str, out: str) -> None:
-    p = load_params(params_path, "mix", "sft")
+    p = load_params(params_path, "mix", "sft", "decision")
     summary = summarize(metrics_dir, p.mix, p.sft.method)
     write_json(out, summary)
     print_summary(summary)
+    click.echo(summary_verdict(summary, p.decision))  # params decision: (README)
 
 
 if __name__ == "__main__":

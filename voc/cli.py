@@ -1,5 +1,5 @@
-"""The `voc` command: data import/export, classification with a trained model, the forgetting frontier, and a
-whole-file params check."""
+"""The `voc` command: data import/export, classification with a trained model, the forgetting frontier, the
+decision table (compare), and a whole-file params check."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import click
 
 from voc.importers.cli import export_cmd, import_cmd
-from voc.report.frontier import frontier_cmd
+from voc.report.frontier import compare_cmd, frontier_cmd
 
 
 @click.group()
@@ -71,6 +71,7 @@ def check_params_cmd(path: str) -> None:
 main.add_command(import_cmd, "import")
 main.add_command(export_cmd, "export")
 main.add_command(frontier_cmd, "frontier")
+main.add_command(compare_cmd, "compare")
 
 if __name__ == "__main__":
     main()

@@ -267,6 +267,18 @@ class Baselines(Section):
     holdout: OpenUnit = 0.2
 
 
+class Decision(Section):
+    """The rule `report` and `voc frontier` recommend an experiment by (voc.report.decision): the largest
+    `<gain>_gain` whose `<retention>_retention` is not significantly below the base model's (paired test,
+    p < `p_value`); gains within `tie_margin` of the best tie, and a tie goes to the lower mix. Defaults, so
+    params files from before the rule still load."""
+
+    gain: Literal["f1", "nova_f1"] = "f1"
+    retention: Literal["general", "mmlu", "tasks", "probe", "ifeval"] = "general"
+    p_value: OpenUnit = 0.05
+    tie_margin: NonNegReal = 0
+
+
 class Params(Section):
     seed: Seed
     mix: Mix
@@ -284,3 +296,4 @@ class Params(Section):
     tasks: Tasks
     probe: Probe
     baselines: Baselines = Baselines()
+    decision: Decision = Decision()

@@ -1,4 +1,4 @@
-"""Forgetting frontier: Pareto front, exp-show parsing (hand-made and from a real toy DVC project), outputs."""
+"""Forgetting frontier: the Pareto front with intervals, the tables and the commands (on a real toy DVC project)."""
 
 from __future__ import annotations
 
@@ -11,124 +11,100 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from voc.core.schema import Decision
+from voc.report.decision import decide
 from voc.report.frontier import (
-    Point,
+    compare_cmd,
+    compare_table,
     frontier_cmd,
-    frontier_html,
     frontier_table,
     pareto_front,
-    parse_points,
-    shared_labels,
-    suites,
-    vega_lite_spec,
+    read_rule,
+    retentions,
 )
+from voc.report.frontier_data import Estimate, Point
 
 BIN = Path(sys.executable).parent
 
 
-def test_pareto_front_on_hand_made_points() -> None:
+def test_pareto_front_without_intervals_is_the_classic_rule() -> None:
     xy = [(0.1, 0.9), (0.3, 0.8), (0.2, 0.7), (0.3, 0.8), (None, 1.0), (0.05, 0.9), (0.4, None)]
     # (0.2, 0.7) loses to (0.3, 0.8); (0.05, 0.9) loses to (0.1, 0.9) on x alone; ties both stay on the front.
     assert pareto_front(xy) == [True, True, False, True, False, False, False]
     assert pareto_front([]) == []
 
 
-def test_runs_on_the_same_point_share_one_label() -> None:
-    pts = [(0.36, 1.0, "mix=0.0 full"), (0.12, 1.0, "mix=0.0 lora"), (0.36, 1.0000000001, "mix=0.5 full")]
-    assert shared_labels(pts) == [(0.36, 1.0, "mix=0.0 full\nmix=0.5 full"), (0.12, 1.0, "mix=0.0 lora")]
+def e(v: float, half: float = 0.0, p: float | None = None) -> Estimate:
+    return Estimate(v, v - half, v + half, p)
 
 
-def _rec(rev: str, name: str | None, mix: float | None, metrics: dict | None, section: str = "replay") -> dict:
-    """An exp-show record; `section="general"` is how params named the replay data before the rename."""
-    data = {"rev": rev, "params": {"params.yaml": {"data": {
-        "mix": mix, "sft": {"method": "lora"},
-        section: {"sources": [{"name": "replay", "kind": "replay"}, {"name": "alpaca", "kind": "json"}]}}}},
-        "metrics": {"metrics/summary.json": {"data": metrics} if metrics is not None else
-                    {"error": {"type": "FileNotFoundError", "msg": "missing"}}}}
-    return {"rev": rev, "name": name, "data": data, "error": None, "experiments": None}
+def test_a_point_is_dominated_only_beyond_the_intervals() -> None:
+    # b beats a on both point estimates, but within the intervals on both: a stays on the front.
+    assert pareto_front([(e(0.30, 0.05), e(0.90, 0.02)), (e(0.33, 0.05), e(0.91, 0.02))]) == [True, True]
+    # c's gain interval lies wholly above a's and its retention is no lower: a is dominated.
+    assert pareto_front([(e(0.30, 0.05), e(0.90, 0.02)), (e(0.45, 0.05), e(0.90, 0.02))]) == [False, True]
+    # better beyond the interval on one axis but worse on the other (point estimates): no domination.
+    assert pareto_front([(e(0.30, 0.05), e(0.90, 0.02)), (e(0.45, 0.05), e(0.89, 0.02))]) == [True, True]
+    # intervals make the front wider, never narrower, than the classic one
+    pts = [(e(0.1 * i, 0.04), e(1 - 0.03 * i * i, 0.01)) for i in range(6)] + [(e(0.2, 0.04), e(0.5, 0.01))]
+    classic = pareto_front([(x.value, y.value) for x, y in pts])
+    assert all(w or not c for w, c in zip(pareto_front(pts), classic, strict=True))
+    assert pareto_front(pts)[-1] is False  # far below (0.2, 0.88) beyond the interval
 
 
-def _exp(rec: dict, state: str | None) -> dict:
-    return {"revs": [rec], "executor": {"state": state} if state else None, "name": rec["name"]}
+def p(name: str, mix: float, gain: float, keep: float, pv: float, **kw) -> Point:
+    metrics = {"f1_gain": e(gain, 0.05, 0.001), "f1_sft": e(0.2 + gain, 0.06), "general_retention": e(keep, 0.02, pv),
+               "mmlu_retention": e(keep - 0.01, 0.1, 0.5)}
+    return Point(name, name * 40 if len(name) == 1 else f"{name:0<40}", mix, kw.pop("method", "full"), ("replay",),
+                 metrics=metrics, **kw)
 
 
-M1 = {"f1_gain": 0.4, "mmlu_retention": 0.9, "tasks_retention": 0.95, "nova_f1_sft": 0.5}
-M2 = {"f1_gain": 0.6, "mmlu_retention": 0.8, "tasks_retention": None}
+POINTS = [p("a", 0.0, 0.40, 0.80, 0.001), p("b", 0.1, 0.35, 0.97, 0.3, alpha=0.7),
+          p("c", 0.25, 0.30, 0.99, 0.6, freeze="layers=4"), p("d", 0.0, 0.10, 0.98, 0.4, method="lora",
+                                                              baselines={"tfidf": e(0.35, 0.05)})]
 
 
-def test_experiments_from_before_the_rename_still_compare() -> None:
-    """Old summaries said general_retention and old params said general.sources: both read as today's names."""
-    old = _rec("e" * 40, "exp-old", 0.25, {"f1_gain": 0.3, "general_retention": 0.9}, section="general")
-    new = _rec("f" * 40, "exp-new", 0.5, {"f1_gain": 0.2, "tasks_retention": 0.95})
-    points, _ = parse_points([old, new])
-    assert [(p.name, p.sources, p.metrics) for p in points] == [
-        ("exp-old", ("replay", "alpaca"), {"f1_gain": 0.3, "tasks_retention": 0.9}),
-        ("exp-new", ("replay", "alpaca"), {"f1_gain": 0.2, "tasks_retention": 0.95})]
-    assert list(suites(points)) == ["tasks"]
+def test_frontier_table_shows_intervals_controls_fronts_and_verdicts() -> None:
+    lines = frontier_table(POINTS, decide(POINTS, Decision())).splitlines()
+    assert lines[0] == "| name | rev | mix | method | alpha | freeze | replay sources | f1_gain | " \
+                       "general_retention | mmlu_retention | on front | verdict |"
+    assert lines[2] == "| a | aaaaaaa | 0.0 | full | 1 | none | replay | 0.400 ± 0.050 | 0.800 ± 0.020 | " \
+                       "0.790 ± 0.100 | ★ general, mmlu | forgets |"
+    assert lines[3].endswith("| 0.970 ± 0.020 | 0.960 ± 0.100 | ★ general, mmlu | recommended |")
+    assert lines[5].split(" | ")[-2:] == ["", "less gain |"]  # d: (0.1, 0.98) is below c (0.3, 0.99) beyond CI
+    assert retentions(POINTS) == ["general_retention", "mmlu_retention"]
 
 
-def test_parse_points_dedupes_and_skips_unfinished_and_metricless() -> None:
-    base = _rec("a" * 40, "main", 0.25, None)
-    base["experiments"] = [
-        _exp(_rec("b" * 40, "exp-one", 0.1, M1), None),
-        _exp(_rec("c" * 40, "exp-two", 0.5, M2), "success"),  # finished from the queue
-        _exp(_rec("c" * 40, "exp-two", 0.5, M2), "success"),  # same rev again
-        _exp(_rec("d" * 40, "exp-queued", 0.7, None), "queued"),
-    ]
-    workspace = _rec("workspace", None, 0.5, M2)  # equals exp-two: not a separate point
-    points, skipped = parse_points([workspace, base])
-    assert [(p.name, p.mix, p.method, p.sources) for p in points] == [
-        ("exp-one", 0.1, "lora", ("replay", "alpaca")), ("exp-two", 0.5, "lora", ("replay", "alpaca"))]
-    assert points[1].metrics == {"f1_gain": 0.6, "mmlu_retention": 0.8}  # null tasks_retention dropped
-    assert skipped == ["main (aaaaaaa): no metrics/summary.json", "exp-queued (ddddddd): queued"]
-    changed = _rec("workspace", None, 0.3, M1)
-    assert [p.name for p in parse_points([changed, base])[0]][0] == "workspace"
+def test_compare_table_has_the_decision_columns() -> None:
+    rule = Decision()
+    lines = compare_table(POINTS, decide(POINTS, rule), rule).splitlines()
+    assert lines[0] == "| name | mix | method | alpha | freeze | replay | f1 (sft) | f1 gain | vs best baseline | " \
+                       "general_retention | verdict |"
+    assert lines[3] == "| b | 0.1 | full | 0.7 | none | replay | 0.550 ± 0.060 | 0.350 ± 0.050 |  | " \
+                       "0.970 ± 0.020 | ★ recommended |"
+    assert "| -0.050 (tfidf) |" in lines[5]
+    plain = [POINTS[0]]  # no alpha, no freeze anywhere: no such columns
+    assert "alpha" not in compare_table(plain, decide(plain, rule), rule)
 
 
-POINTS = [
-    Point("low", "1" * 40, 0.5, "full", ("replay",), {"f1_gain": 0.2, "mmlu_retention": 0.95}),
-    Point("mid", "2" * 40, 0.25, "lora", ("replay",), {"f1_gain": 0.3, "mmlu_retention": 0.90,
-                                                       "probe_retention": 1.0}),
-    Point("bad", "3" * 40, 0.25, "full", ("replay", "alpaca"), {"f1_gain": 0.1, "mmlu_retention": 0.85}),
-    Point("hi", "4" * 40, 0.0, "full", (), {"f1_gain": 0.5, "mmlu_retention": 0.6, "probe_retention": 0.7}),
-]
-
-
-def test_table_has_one_row_per_experiment_with_front_markers() -> None:
-    lines = frontier_table(POINTS).splitlines()
-    assert lines[0] == "| name | rev | mix | method | replay sources | f1_gain | mmlu_retention | " \
-                       "probe_retention | on front |"
-    assert len(lines) == 2 + len(POINTS)
-    assert lines[3] == "| mid | 2222222 | 0.25 | lora | replay | 0.3 | 0.9 | 1 | ★ mmlu, probe |"
-    assert lines[4] == "| bad | 3333333 | 0.25 | full | replay, alpaca | 0.1 | 0.85 |  |  |"
-
-
-def test_vega_lite_spec_embeds_only_points_with_the_metric() -> None:
-    assert list(suites(POINTS)) == ["mmlu", "probe"]  # no tasks_retention anywhere: no plot
-    spec = vega_lite_spec(POINTS, "probe")
-    assert spec["$schema"].endswith("vega-lite/v5.json")
-    assert [(v["name"], v["label"], v["front"]) for v in spec["data"]["values"]] == [
-        ("mid", "mix=0.25 lora", True), ("hi", "mix=0.0 full", True)]
-    page = frontier_html([spec, vega_lite_spec(POINTS, "mmlu")])
-    assert page.count("vegaEmbed(") == 2 and "cdn.jsdelivr.net/npm/vega-lite@5" in page
-
-
-def test_labels_name_a_replay_source_other_than_self_replay() -> None:
-    assert Point("a", "w", 0.25, "full", ("replay",)).label == "mix=0.25 full"
-    assert Point("b", "w", 0.25, "full", ("lima",)).label == "mix=0.25 full (lima)"
-
-
-def test_html_cannot_be_closed_by_a_name() -> None:
-    evil = [Point("</script><b>", "5" * 40, 0.1, "full", (), {"f1_gain": 0.1, "mmlu_retention": 0.9})]
-    assert "</script><b>" not in frontier_html([vega_lite_spec(evil, "mmlu")])
+def test_the_rule_comes_from_the_repo_params_or_defaults(tmp_path: Path) -> None:
+    assert read_rule(None, str(tmp_path)) == Decision()  # a project from before the rule: its defaults
+    (tmp_path / "params.yaml").write_text("mix: 0.1\ndecision:\n  retention: mmlu\n  p_value: 0.01\n")
+    assert read_rule(None, str(tmp_path)) == Decision(retention="mmlu", p_value=0.01)
 
 
 STAGE = """import json, os, yaml
 p = yaml.safe_load(open("params.yaml"))
 os.makedirs("metrics", exist_ok=True)
 m = p["mix"]
-json.dump({"f1_base": 0.2, "f1_sft": 0.8 - m, "f1_gain": round(0.6 - m, 4), "mmlu_base": 0.4,
-           "mmlu_retention": round(0.5 + m, 4)}, open("metrics/summary.json", "w"))
+g, r = round(0.6 - m, 4), round(0.5 + m, 4)
+json.dump({"mix": m, "f1_base": 0.2, "f1_sft": 0.8 - m, "f1_gain": g, "tasks_base": 0.5, "tasks_sft": 0.5 * r,
+           "tasks_retention": r,
+           "f1": {"base": 0.2, "sft": 0.8 - m, "delta": g, "ci95": {"lo": g - 0.05, "hi": g + 0.05},
+                  "p_value": 0.001, "significant": True},
+           "general_retention": {"value": r, "ci95": {"lo": r - 0.05, "hi": r + 0.05},
+                                 "p_value": 0.001 if m < 0.3 else 0.5}},
+          open("metrics/summary.json", "w"))
 """
 DVC_YAML = """stages:
   report:
@@ -166,11 +142,28 @@ def test_frontier_from_real_dvc_experiments(toy_repo: Path, tmp_path: Path) -> N
     table = (out / "frontier.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| name |")]
     assert sorted(row.split(" | ")[2] for row in rows) == ["0.1", "0.5"]  # the workspace equals mix=0.5
-    assert all("★ mmlu" in row for row in rows)  # gain falls and retention rises with mix: both on the front
+    # gain falls and retention rises with mix: both on the front; mix 0.1 loses general ability (p=0.001)
+    assert all("★ general" in row for row in rows)
+    assert sorted(row.split(" | ")[-1] for row in rows) == ["forgets |", "recommended |"]
+    assert "mix=0.5 full): largest f1_gain" in table.split("recommended: ")[1].splitlines()[0]
     assert "skipped master" in table or "skipped main" in table  # the baseline commit has no metrics
     assert (out / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     specs = (out / "frontier.html").read_text()
-    assert specs.count("vegaEmbed(") == 1 and '"mix": 0.1' in specs and '"mix": 0.5' in specs
+    assert specs.count("vegaEmbed('#vis") == 2  # general and tasks retention
+    assert '"mix": 0.1' in specs and '"mix": 0.5' in specs
+    assert '"gain_lo": 0.45' in specs and '"recommended": true' in specs
+
+
+@pytest.mark.slow
+def test_compare_prints_the_decision_with_the_rule_from_params(toy_repo: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(compare_cmd, ["--repo", str(toy_repo)])
+    assert result.exit_code == 0, result.output
+    assert "| 0.1 | full | replay | 0.700 | 0.500 ± 0.050 |  | 0.600 ± 0.050 | forgets |" in result.output
+    assert "rule: the largest leaf-F1 gain" in result.output
+    lenient = tmp_path / "params.yaml"
+    lenient.write_text("decision:\n  p_value: 0.0001\n")  # p=0.001 is not significant at this level
+    result = CliRunner().invoke(compare_cmd, ["--repo", str(toy_repo), "--params", str(lenient)])
+    assert "mix=0.1 full): largest f1_gain" in result.output.split("recommended: ")[1].splitlines()[0]
 
 
 @pytest.mark.slow
