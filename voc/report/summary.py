@@ -103,7 +103,8 @@ def _chance(suite: str, metrics: dict) -> float | None:
 def headline(label: str, kind: str, values: dict, cis: dict, paired: dict, chance: float | None) -> dict:
     """One headline entry (shape in the module docstring)."""
     base, sft = values.get("base"), values.get("sft")
-    side_ci = {side: paired.get(f"{side}_ci95", cis.get(side)) for side in SIDES}
+    # the metrics file's own interval (Wilson for an accuracy), else the bootstrap over the paired items
+    side_ci = {side: cis.get(side) or paired.get(f"{side}_ci95") for side in SIDES}
     entry = {"label": label, "base": base, "sft": sft, "base_ci95": side_ci["base"], "sft_ci95": side_ci["sft"],
              "delta": paired.get("delta", None if base is None or sft is None else round(sft - base, 4)),
              "ci95": paired.get("ci95"), "p_value": paired.get("p_value"), "significant": paired.get("significant"),

@@ -130,3 +130,9 @@ def test_the_retention_headline_is_not_read_as_an_old_name():
 ])
 def test_chance_flag(ci, chance, flag):
     assert chance_flag(ci, chance) == flag
+
+
+def test_an_accuracy_keeps_its_wilson_interval_from_the_metrics_file(run):
+    m = run()
+    s = summarize(m, 0.25, "full")
+    assert s["mmlu"]["base_ci95"] == json.loads((m / "mmlu_base.json").read_text())["accuracy_ci95"]
