@@ -37,7 +37,9 @@ from benchmarks.memd.scratch import (
     split_sample,
 )
 from voc.core.files import atomic_path, read_json, write_json
-from voc.report.frontier import Point, summary_metrics, write_frontier
+from voc.core.schema import Decision
+from voc.report.frontier import write_frontier
+from voc.report.frontier_data import Point, freeze_label, summary_metrics
 
 HERE = Path(__file__).resolve().parent
 
@@ -107,11 +109,13 @@ def head_commit() -> str:
 def frontier_from_results(results: dict, work: Path, out_dir: Path) -> str | None:
     """The frontier drawn from the collected runs, with the writer `voc frontier` uses (no DVC needed)."""
     rev = results.get("executor", "dvc")
-    points = [Point(r["name"], rev, r["mix"], r["method"], (r["source"],), summary_metrics(r["summary"]))
+    points = [Point(r["name"], rev, r["mix"], r["method"], (r["source"],), alpha=r.get("alpha", 1.0),
+                    freeze=freeze_label(r.get("freeze")), metrics=summary_metrics(r["summary"]))
               for r in results["runs"]]
     if not points:
         return None
-    return copy_frontier(write_frontier(points, [], work / "frontier"), out_dir)
+    rule = Decision(**(results.get("params") or {}).get("decision", {}))  # the profile's rule, else the defaults
+    return copy_frontier(write_frontier(points, [], rule, work / "frontier"), out_dir)
 
 
 def load_bench(path: Path, profile: str) -> dict:
