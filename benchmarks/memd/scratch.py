@@ -109,6 +109,9 @@ def run_params(base: dict, bench: dict, run: dict, shared: Path = SHARED) -> dic
     p["mix"] = float(run["mix"])
     p["sft"]["method"] = run["method"]
     p["replay"]["sources"] = resolve_sources(bench["sources"][run["source"]], shared)
+    ifeval = p["probe"].get("ifeval") or {}
+    if ifeval.get("source"):  # IFEval from ../shared is read in place too
+        ifeval["source"] = resolve_sources([{"path": ifeval["source"]}], shared)[0]["path"]
     return p
 
 

@@ -254,10 +254,28 @@ class Tasks(Section):
         return self
 
 
+class IFEval(Section):
+    """IFEval in place of the probe prompts: a local IFEval JSONL or hf:google/IFEval (commit-pinned)."""
+
+    source: Text | None = None  # None: the project's own probe
+    revision: str | None = None
+    allow_unpinned: StrictBool = False
+    limit: PosInt | None = None  # the first N prompts
+    max_new_tokens: PosInt = 1280  # lm-eval's IFEval budget: "at least 300 words" needs room
+
+    @model_validator(mode="after")
+    def _pinned(self) -> IFEval:
+        problem = pin_problem("probe.ifeval", is_hf(self.source), self.revision, self.allow_unpinned)
+        if problem:
+            raise rule(*problem, at=("revision",))
+        return self
+
+
 class Probe(Section):
     path: Text
     max_new_tokens: PosInt
     batch_size: PosInt
+    ifeval: IFEval = IFEval()
 
 
 class Baselines(Section):
