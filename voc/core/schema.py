@@ -292,7 +292,7 @@ class Decision(Section):
     params files from before the rule still load."""
 
     gain: Literal["f1", "nova_f1"] = "f1"
-    retention: Literal["general", "mmlu", "tasks", "probe", "ifeval"] = "general"
+    retention: Literal["general", "mmlu", "tasks", "probe"] = "general"  # probe: IFEval where it runs
     p_value: OpenUnit = 0.05
     tie_margin: NonNegReal = 0
 

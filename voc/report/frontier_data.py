@@ -27,7 +27,7 @@ SUMMARY = "metrics/summary.json"
 BASELINES = "metrics/baselines.json"
 UNFINISHED = {"queued", "running", "failed"}
 GAINS = ("f1", "nova_f1")
-RETENTIONS = ("general", "mmlu", "tasks", "probe", "ifeval")
+RETENTIONS = ("general", "mmlu", "tasks", "probe")
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,19 @@ from collections.abc import Sequence
 
 from voc.report.frontier_data import Point, short
 from voc.report.html.page import render_page
+from voc.report.summary import SUITES
 
 GAIN_TITLE = "Leaf-F1 gain (SFT - base)"
 MARKERS = "o^sDvP*Xh<>"
 
 
-NAMES = {"general": "General", "mmlu": "MMLU", "tasks": "Task-suite", "probe": "Instruction-probe", "ifeval": "IFEval"}
+AXES = {s.key: s.axis for s in SUITES if s.axis}
 
 
 def axis_title(key: str) -> str:
-    """`general_retention` -> `General retention (SFT / base)`."""
+    """A suite's own axis title (voc.report.summary.SUITES), or `General retention (SFT / base)`."""
     name = key.removesuffix("_retention")
-    return f"{NAMES.get(name, name)} retention (SFT / base)"
+    return AXES.get(name, f"{name.capitalize()} retention (SFT / base)")
 
 
 def plot_rows(points: Sequence[Point], gain: str, key: str, front: Sequence[bool], best: Point | None) -> list[dict]:
