@@ -14,14 +14,14 @@ from voc.data.mixing import mix_records
 from voc.model.loading import load_tokenizer
 
 
-def kept(path: str, keys: Sequence[str]) -> Iterator[dict]:
-    """Each row of a JSONL file we wrote, cut to `keys` as it is read: the prepared records' text and gold
-    segments are never all held at once."""
+def kept(path: str, keys: Sequence[str], optional: Sequence[str] = ()) -> Iterator[dict]:
+    """Each row of a JSONL file we wrote, cut to `keys` (and the `optional` keys it has) as it is read: the
+    prepared records' text and gold segments are never all held at once."""
     with open(path, encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 row = json.loads(line)
-                yield {k: row[k] for k in keys}
+                yield {k: row[k] for k in keys} | {k: row[k] for k in optional if k in row}
 
 
 def token_counter(tokenizer_dir: str):
@@ -50,7 +50,7 @@ def main(params_path: str, train: str, replay_path: str, tokenizer: str, out: st
     p = load_params(params_path, "mix", "mix_unit", "seed", "replay")
     customer = list(kept(train, ("id", "messages")))
     replay: dict[str, list[dict]] = defaultdict(list)
-    for r in kept(replay_path, ("source", "id", "messages")):
+    for r in kept(replay_path, ("source", "id", "messages"), ("category",)):  # category: mix.json's shares
         replay[r.pop("source")].append(r)
     weights = {s.name: float(s.weight) for s in p.replay.sources}
     rows, report = mix_records(customer, dict(replay), weights, p.mix, p.seed, p.mix_unit, token_counter(tokenizer))

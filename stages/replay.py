@@ -35,7 +35,13 @@ def main(params_path: str, model_dir: str, out: str, metrics: str) -> None:
         return generate_chat(*model(), [[{"role": "user", "content": q}] for q in prompts], gen.max_new_tokens,
                              gen.batch_size, desc=f"replay {src.name}")
 
-    rows, report = build_replay(p.replay, answer)
+    def synth(src: ReplaySource) -> tuple[list[dict], dict]:
+        """Requests and answers both written by the base model (replay.synth)."""
+        from voc.data.synth import synthesise
+
+        return synthesise(model, p.replay.synth, src.name)
+
+    rows, report = build_replay(p.replay, answer, synth)
     write_jsonl(out, rows)
     write_json(metrics, report)
     click.echo(f"replay: {len(rows)} records from {len(report)} source(s): {report}")

@@ -5,6 +5,9 @@ are drawn to N_g = N_c * mix / (1 - mix), split across sources by weight (larges
 replacement while a source has rows left. With `mix_unit: tokens` the same share is counted in tokens.
 `mix` and `mix_unit` are typed and range-checked once, by the params schema (`voc.core.schema`).
 
+The report also gives the shares per category (a replay row's `category`; the customer data is `voc`), the
+unit the published recipes are written in.
+
 The mix is kept as draws (row numbers), not copies: memory grows with the output (8 bytes per row), not with the
 inputs times the sources, and tokens are counted in batches, once per row that is used.
 """
@@ -22,6 +25,7 @@ from voc.core.errors import InputError, ParamsError
 
 TokenCounter = Callable[[Sequence[dict]], list[int]]  # token counts of a batch of rows
 CHUNK = 2048  # rows per token-counting call: a tokenizer is far faster on a batch of texts than on one at a time
+UNCATEGORISED = "uncategorised"  # the metrics/mix.json category of replay rows without a `category` field
 
 
 def replay_target(n_customer: float, mix: float) -> int:
@@ -174,15 +178,35 @@ def mix_records(customer: Sequence[dict], replay: dict[str, Sequence[dict]], wei
     random.Random(seed).shuffle(order)  # the same permutation as shuffling the rows: same seed, same file
     rows = MixedRows([("voc", customer), *((name, replay[name]) for name in names)], order)
     counts = {"voc": (len(customer), customer_tokens, len({r["id"] for r in customer}))} if customer else {}
+    cats = {"voc": {"voc": [len(customer), customer_tokens]}} if customer else {}
     for name, idx in picks.items():
         if idx:
-            counts[name] = (len(idx), sum(tokens[name].of(idx)), len({replay[name][i]["id"] for i in set(idx)}))
-    return rows, mix_report(counts, replay, mix, unit)
+            toks = tokens[name].of(idx)
+            counts[name] = (len(idx), sum(toks), len({replay[name][i]["id"] for i in set(idx)}))
+            cats[name] = category_counts(replay[name], idx, toks)
+    return rows, mix_report(counts, replay, mix, unit, cats)
+
+
+def category_counts(rows: Sequence[dict], idx: Sequence[int], toks: Sequence[int]) -> dict[str, list[int]]:
+    """[records, tokens] per category of the drawn rows (`idx`, with their token counts `toks`); a row without a
+    `category` counts as UNCATEGORISED."""
+    out: dict[str, list[int]] = {}
+    for i, t in zip(idx, toks, strict=True):
+        c = out.setdefault(rows[i].get("category") or UNCATEGORISED, [0, 0])
+        c[0], c[1] = c[0] + 1, c[1] + t
+    return out
+
+
+def _shares(rec: int, tok: int, total_rec: int, total_tok: int) -> dict:
+    return {"records": rec, "tokens": tok, "record_share": round(rec / total_rec, 4),
+            "token_share": round(tok / total_tok, 4)}
 
 
 def mix_report(counts: dict[str, tuple[int, int, int]], replay: dict[str, Sequence[dict]], mix: float,
-               unit: str) -> dict:
-    """Records, tokens and unique rows per source (`counts`: name -> those three) as shares of the mix."""
+               unit: str, cats: dict[str, dict[str, list[int]]] | None = None) -> dict:
+    """Records, tokens and unique rows per source (`counts`: name -> those three) as shares of the mix; with
+    `cats` (source -> category -> [records, tokens]) also the shares per category, of the whole mix: overall
+    (the customer data is category `voc`) and within each source whose rows carry categories."""
     total_rec = sum(c[0] for c in counts.values()) or 1
     total_tok = sum(c[1] for c in counts.values()) or 1
     per_source = {
@@ -190,8 +214,18 @@ def mix_report(counts: dict[str, tuple[int, int, int]], replay: dict[str, Sequen
                "record_share": round(rec / total_rec, 4), "token_share": round(tok / total_tok, 4)}
         for name, (rec, tok, uniq) in sorted(counts.items())
     }
+    overall: dict[str, list[int]] = {}
+    for name, by_cat in sorted((cats or {}).items()):
+        if name != "voc" and set(by_cat) != {UNCATEGORISED}:
+            per_source[name]["categories"] = {c: _shares(*v, total_rec, total_tok) for c, v in sorted(by_cat.items())}
+        for c, (rec, tok) in by_cat.items():
+            got = overall.setdefault(c, [0, 0])
+            got[0], got[1] = got[0] + rec, got[1] + tok
     replay_rec = sum(v["records"] for k, v in per_source.items() if k != "voc")
     replay_tok = sum(v["tokens"] for k, v in per_source.items() if k != "voc")
-    return {"mix": mix, "mix_unit": unit, "records": total_rec, "tokens": total_tok,
-            "replay_record_share": round(replay_rec / total_rec, 4),
-            "replay_token_share": round(replay_tok / total_tok, 4), "sources": per_source}
+    report = {"mix": mix, "mix_unit": unit, "records": total_rec, "tokens": total_tok,
+              "replay_record_share": round(replay_rec / total_rec, 4),
+              "replay_token_share": round(replay_tok / total_tok, 4), "sources": per_source}
+    if cats is not None:
+        report["categories"] = {c: _shares(*v, total_rec, total_tok) for c, v in sorted(overall.items())}
+    return report

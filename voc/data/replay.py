@@ -5,7 +5,11 @@
   behaviour anchors it without any curated corpus;
 - `json`: a local JSON/JSONL file of Alpaca `{instruction, input, output}` rows or `{messages}` rows;
 - `hf`: a Hugging Face dataset (`id: hf:<repo>`, optional `split`, default train) with the same row shapes,
-  pinned by `revision: <commit>` (or explicitly `allow_unpinned: true`).
+  pinned by `revision: <commit>` (or explicitly `allow_unpinned: true`);
+- `synth`: requests and answers both written by the base model, by category (`replay.synth`, `voc.data.synth`).
+
+Records keep their row's or prompt's `category` where it has one (shipped prompts, synth, e.g. Dolly's
+`category` column), so metrics/mix.json can report the shares by category.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from voc.core.schema import Replay, ReplaySource
 
 # Answers a batch of prompts with the base model (the replay stage supplies it; only `replay` sources call it).
 Answer = Callable[[ReplaySource, list[str]], list[str]]
+# Writes a synth source's records and its report entry (the replay stage supplies it; only `synth` sources call it).
+Synthesise = Callable[[ReplaySource], tuple[list[dict], dict]]
 
 
 def _message(m: object, i: int, where: str, line: int | None) -> dict:
@@ -61,7 +67,7 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
 def load_json_source(src: ReplaySource) -> list[dict]:
     path = Path(src.path)
     rows = read_rows(path)
-    return [{"id": f"{src.name}-{i:05d}", "messages": to_messages(r, str(path), line)}
+    return [{"id": f"{src.name}-{i:05d}", **_category(r), "messages": to_messages(r, str(path), line)}
             for i, (line, r) in enumerate(rows)]
 
 
@@ -78,7 +84,7 @@ def load_hf_source(src: ReplaySource, key: str | None = None) -> tuple[list[dict
     commit = hf_revision(Source("hf", f"hf:{ident}", repo_id=ident), key or f"replay.sources[{src.name}]",
                          src.revision, src.allow_unpinned, "dataset")
     ds = datasets.load_dataset(ident, split=src.split or "train", revision=commit)
-    return [{"id": f"{src.name}-{i:05d}", "messages": to_messages(dict(r), f"hf:{ident}", i)}
+    return [{"id": f"{src.name}-{i:05d}", **_category(dict(r)), "messages": to_messages(dict(r), f"hf:{ident}", i)}
             for i, r in enumerate(ds)], commit
 
 
@@ -95,13 +101,24 @@ def load_replay_prompts(src: ReplaySource, limit: int | None) -> list[dict]:
 
 def replay_records(src: ReplaySource, prompts: list[dict], answers: list[str]) -> list[dict]:
     """Pair prompts with the base model's answers; empty answers are kept out and counted by the caller."""
-    return [{"id": f"{src.name}-{p.get('id', i)}",
+    return [{"id": f"{src.name}-{p.get('id', i)}", **_category(p),
              "messages": [{"role": "user", "content": p["prompt"]}, {"role": "assistant", "content": a}]}
             for i, (p, a) in enumerate(zip(prompts, answers, strict=True)) if a.strip()]
 
 
-def _source_rows(cfg: Replay, i: int, src: ReplaySource, answer: Answer) -> tuple[list[dict], dict]:
+def _category(row: object) -> dict:
+    """The row's category field, when it has a non-empty string one."""
+    cat = row.get("category") if isinstance(row, dict) else None
+    return {"category": cat} if isinstance(cat, str) and cat.strip() else {}
+
+
+def _source_rows(cfg: Replay, i: int, src: ReplaySource, answer: Answer,
+                 synth: Synthesise | None) -> tuple[list[dict], dict]:
     """One source's records and its line of the report."""
+    if src.kind == "synth":
+        if synth is None:
+            raise ValueError("a synth replay source needs the synthesise callback")
+        return synth(src)
     if src.kind == "replay":
         prompts = load_replay_prompts(src, cfg.generate.limit)
         got = replay_records(src, prompts, answer(src, [q["prompt"] for q in prompts]))
@@ -114,10 +131,10 @@ def _source_rows(cfg: Replay, i: int, src: ReplaySource, answer: Answer) -> tupl
     return got, {"kind": src.kind, "records": len(got)}
 
 
-def build_replay(cfg: Replay, answer: Answer) -> tuple[list[dict], dict]:
+def build_replay(cfg: Replay, answer: Answer, synth: Synthesise | None = None) -> tuple[list[dict], dict]:
     """Every source's records tagged with the source's name (what `mix` weighs), and a report per source."""
     rows, report = [], {}
     for i, src in enumerate(cfg.sources):
-        got, report[src.name] = _source_rows(cfg, i, src, answer)
+        got, report[src.name] = _source_rows(cfg, i, src, answer, synth)
         rows.extend({**r, "source": src.name} for r in got)
     return rows, report
