@@ -39,7 +39,7 @@ def main(params_path: str, model_dir: str, out: str, metrics: str) -> None:
         """Requests and answers both written by the base model (replay.synth)."""
         from voc.data.synth import synthesise
 
-        return synthesise(model, p.replay.synth, src.name)
+        return synthesise(model, p.replay.synth, src.name, params_path)
 
     rows, report = build_replay(p.replay, answer, synth)
     write_jsonl(out, rows)

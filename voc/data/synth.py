@@ -56,28 +56,29 @@ class Planned:
     language: str | None
 
 
-def _language_check(cfg: ReplaySynth, hints: dict[str, str]) -> None:
+def _language_check(cfg: ReplaySynth, hints: dict[str, str], where: str) -> None:
     if not any("{language}" in hints[c] for c in cfg.categories):
         return
     if not cfg.languages:
-        raise ParamsError("params.yaml", None, "a replay.synth category's hint names a {language} but "
+        raise ParamsError(where, None, "a replay.synth category's hint names a {language} but "
                           "replay.synth.languages is empty", "list ISO codes, e.g. languages: [de, fr, es]")
     for code in cfg.languages:
         if code not in LANGUAGE_NAMES or not known_language(code):
-            raise ParamsError("params.yaml", None, f"replay.synth.languages holds {code!r}, which the language "
+            raise ParamsError(where, None, f"replay.synth.languages holds {code!r}, which the language "
                               f"check does not know", f"use some of {sorted(LANGUAGE_NAMES)}")
 
 
-def plan(cfg: ReplaySynth) -> list[Planned]:
+def plan(cfg: ReplaySynth, where: str = "params.yaml") -> list[Planned]:
     """Every request to write, in a fixed order: categories by name, then their number. The key (not the
-    position) seeds a request's sampling, so changing one category's weight leaves the others' requests alone."""
+    position) seeds a request's sampling, so changing one category's weight leaves the others' requests alone.
+    `where` is the params file, for errors."""
     hints = {**HINTS, **cfg.hints}
     unknown = sorted(set(cfg.categories) - set(hints))
     if unknown:
-        raise ParamsError("params.yaml", None, f"replay.synth.categories names {unknown[0]!r}, which has no "
+        raise ParamsError(where, None, f"replay.synth.categories names {unknown[0]!r}, which has no "
                           f"built-in hint ({', '.join(sorted(HINTS))})",
                           f"add replay.synth.hints: {{{unknown[0]}: <a system prompt for that kind of user>}}")
-    _language_check(cfg, hints)
+    _language_check(cfg, hints, where)
     counts = allocate(cfg.n, {c: float(w) for c, w in cfg.categories.items()})
     out = []
     for cat in sorted(counts):
@@ -160,12 +161,13 @@ def sample_with_hits(model, tokenizer, prompts: list[str], keys: list[str], seed
                                   desc=f"synth {salt}")
 
 
-def synthesise(load: Loader, cfg: ReplaySynth, name: str) -> tuple[list[dict], dict]:
+def synthesise(load: Loader, cfg: ReplaySynth, name: str, where: str = "params.yaml") -> tuple[list[dict], dict]:
     """The synth source's records (`{id, category, [language], messages}`) and its metrics/replay.json entry:
-    requested = records + every filter's drops, per category and in total."""
+    requested = records + every filter's drops, per category and in total. The plan is checked (errors name
+    `where`, the params file) before `load` loads the model."""
     from voc.model.generate import chat_prompt
 
-    planned = plan(cfg)
+    planned = plan(cfg, where)
     model, tok = load()
     tally = Tally({c: sum(p.category == c for p in planned) for c in cfg.categories})
     f, langs = cfg.filters, set(cfg.languages) | {"en"}

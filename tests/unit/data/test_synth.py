@@ -71,6 +71,17 @@ def test_a_plan_it_cannot_write_is_a_params_error(cfg, words):
     synth.plan(ReplaySynth(n=4, categories={"poetry": 1}, hints={"poetry": "You are a poet."}))  # a hint fixes it
 
 
+def test_the_replay_stage_checks_the_plan_before_loading_the_model(tmp_path):
+    params = _params(tmp_path, {"sources": [{"name": "syn", "kind": "synth"}],
+                                "generate": {"max_new_tokens": 4, "batch_size": 2},
+                                "synth": {"n": 2, "categories": {"poetry": 1}}})
+    res = CliRunner().invoke(_stage("replay").main, ["--params", str(params), "--model", str(tmp_path / "none"),
+                                                     "--out", str(tmp_path / "r.jsonl"), "--metrics",
+                                                     str(tmp_path / "r.json")])
+    assert isinstance(res.exception, ParamsError) and res.exception.path == str(params)
+    assert "replay.synth.hints" in res.exception.fix
+
+
 def _params(tmp_path: Path, replay: dict) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["replay"] = replay
