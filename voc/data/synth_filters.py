@@ -25,6 +25,7 @@ ANSWER_FILTERS = ("answer_unterminated", "answer_too_short", "answer_too_long", 
 FILTERS = REQUEST_FILTERS + ANSWER_FILTERS
 SHINGLE = 3  # words per shingle for repetition, hint copying and near-duplicates
 NUM_PERM = 128  # MinHash permutations: Jaccard estimates within about +-0.09 (1/sqrt(128))
+LSH_MAX = 0.9  # the highest threshold the LSH itself runs at; candidates are confirmed at the configured one
 
 
 def shingles(words: list[str], n: int = SHINGLE) -> list[str]:
@@ -118,7 +119,8 @@ class Duplicates:
         from datasketch import MinHashLSH
 
         self.threshold = threshold
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        # datasketch cannot band above ~0.97 at 128 permutations; a lower LSH threshold only finds more candidates
+        self.lsh = MinHashLSH(threshold=min(threshold, LSH_MAX), num_perm=NUM_PERM)
         self.seen: set[str] = set()
         self.grams: dict[str, set[str]] = {}
 

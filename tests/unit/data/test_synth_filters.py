@@ -55,6 +55,17 @@ def test_exact_and_near_duplicates_keep_the_first_only():
                     key="d") is None
 
 
+@pytest.mark.parametrize("threshold", [0.05, 0.7, 1.0])
+def test_near_duplicate_thresholds_across_the_range(threshold):
+    """The two requests share 6 of their 7 word 3-grams (Jaccard 6/7): a near duplicate at or below that, not
+    above (the LSH runs at most at 0.9, since datasketch cannot band a threshold of 1 at 128 permutations)."""
+    dups = Duplicates(threshold)
+    assert dups.check("a", "please write a short poem about the sea") is None
+    again = dups.check("b", "please write a short poem about the sea today")
+    assert again == ("near_duplicate" if threshold <= 6 / 7 else None)
+    assert dups.check("c", "please write a short poem about the sea") == "duplicate"
+
+
 @pytest.mark.parametrize(("text", "hit", "language", "limits", "reason"), [
     ("def f(x): return x", True, None, {}, "answer_unterminated"),
     ("Sure.", False, None, {"min_answer_words": 2}, "answer_too_short"),
