@@ -139,7 +139,7 @@ def task_entries(m: Path) -> dict[str, dict]:
         cis = {side: v.get(f"{field}_ci95") for side, v in per_side.items()}
         chance = next((v["chance"] for v in per_side.values() if "chance" in v), None)
         paired = compare(task_measure(task), m)
-        out[task] = headline(f"{task} {field}", "retention", values, cis, paired, chance)
+        out[task] = headline(f"{task.split('.')[0]} {field}", "retention", values, cis, paired, chance)
     return out
 
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 NOT_SIGNIFICANT = "n.s."
+WIDTH = 150
 
 
 def _num(value: object) -> str:
@@ -35,9 +36,9 @@ def delta_text(entry: dict) -> str:
 
 
 def note(entry: dict) -> str:
-    """Chance flags, per side."""
+    """Chance flags, per side, in short ("base at chance"); the lines under the table give the whole reason."""
     flags = entry.get("at_chance") or {}
-    return "; ".join(f"{side}: {flag}" for side, flag in flags.items() if flag)
+    return ", ".join(f"{side} {flag.split(':')[0]}" for side, flag in flags.items() if flag)
 
 
 def _row(table: Table, label: str, entry: dict) -> None:
@@ -65,7 +66,8 @@ def retention_lines(general: dict) -> list[str]:
 def print_table(s: dict, keys: Sequence[str], console: Console | None = None) -> None:
     """The table of headlines (suites in `keys` order, the task suite's tasks under it), then the retention
     headline."""
-    console = console or Console()
+    if console is None:  # a stage's log is no terminal: rich would fold the table into 80 columns
+        console = Console() if Console().is_terminal else Console(width=WIDTH)
     table = Table(title=f"voc: base vs SFT (mix={s['mix']}, method={s['method']}); 95 % intervals, paired "
                         f"sft - base ({NOT_SIGNIFICANT}: p >= 0.05)")
     for col in ("metric", "base [95 % CI]", "sft [95 % CI]", "Δ ± CI", "p", "sft/base", "note"):
