@@ -37,6 +37,7 @@ from voc.core.files import read_jsonl
 from voc.core.taxonomy import Taxonomy, load_taxonomy, path_key
 from voc.data.comments import leaf_counts
 from voc.eval.predictions import prediction_rows
+from voc.eval.scoring.intervals import comment_outcomes
 from voc.eval.scoring.metrics import score_predictions
 from voc.eval.scoring.sets import as_segments, seg_path, set_prf
 
@@ -136,10 +137,12 @@ def read_split(data_dir: Path, name: str, levels: Sequence[str]) -> list[dict]:
 
 
 def score_baselines(data_dir: str | Path, limit: int | None, holdout: float, seed: int) -> tuple[dict, dict]:
-    """(metrics, prediction rows per baseline) on the first `limit` test comments of a prepared data folder.
+    """(metrics, details) on the first `limit` test comments of a prepared data folder.
 
     metrics = {"majority": {...}, "tfidf": {..., "threshold": t}, "best": name}: each baseline's scores have the
-    keys of `eval_voc`'s metrics; `best` is the one with the higher leaf micro F1 (the simpler on a tie)."""
+    keys of `eval_voc`'s metrics; `best` is the one with the higher leaf micro F1 (the simpler on a tie).
+    details = file name -> rows: `<name>.jsonl`, one prediction row per comment as eval_voc's predictions.jsonl,
+    and `<name>_items.jsonl`, its per-comment outcomes as eval_voc's items.jsonl (report pairs SFT with them)."""
     data_dir = Path(data_dir)
     taxonomy: Taxonomy = load_taxonomy(data_dir / "taxonomy.csv")
     levels = taxonomy.levels
@@ -155,4 +158,6 @@ def score_baselines(data_dir: str | Path, limit: int | None, holdout: float, see
     metrics["majority"].update(leaf=path_key(leaf), emotion=emotion)
     metrics["tfidf"].update(chosen, emotion=emotion)
     metrics["best"] = max(NAMES, key=lambda name: (metrics[name]["f1"], -NAMES.index(name)))
-    return metrics, rows
+    details = {f"{name}{suffix}": out for name in NAMES
+               for suffix, out in ((".jsonl", rows[name]), ("_items.jsonl", comment_outcomes(rows[name], levels)))}
+    return metrics, details

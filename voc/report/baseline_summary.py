@@ -1,25 +1,47 @@
 """The baselines in the run summary: SFT's leaf F1 read against what a majority guess and TF-IDF already reach.
 
 `metrics/baselines.json` (stage `baselines`, voc.eval.baselines) scores each baseline on the same test comments
-with the same scorer as `eval_voc`; these helpers add its headline numbers to `summary.json` and print them.
+with the same scorer as `eval_voc`; these helpers add its headline numbers to `summary.json` and print them. The
+gain over the best baseline is paired like sft - base (voc.report.compare): the baseline's per-comment outcomes
+(`metrics/baselines/<name>_items.jsonl`) and SFT's (`metrics/voc_sft/items.jsonl`) are resampled together.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from voc.core.files import read_json
+from voc.core.stats import paired_bootstrap
+from voc.report.compare import ALPHA, MEASURES, N_BOOT, SEED
 
 FILE = "baselines.json"
 FIELDS = ("f1", "nova_f1")  # each with its `_ci95` where the scorer gave one
+GAIN = "gain_over_best_baseline"
+BASELINE_ITEMS = replace(MEASURES["f1"], details="baselines/{side}_items.jsonl")  # `side`: the baseline's name
+
+
+def paired_gain(metrics_dir: Path, best: str) -> dict:
+    """SFT leaf F1 - the best baseline's on the comments both scored, by a paired bootstrap over them:
+    `{GAIN, GAIN_ci95, GAIN_p_value, GAIN_significant}`, or {} without both sides' per-comment outcomes."""
+    sft, base = MEASURES["f1"].outcomes(metrics_dir, "sft"), BASELINE_ITEMS.outcomes(metrics_dir, best)
+    common = [k for k in (base or {}) if k in (sft or {})]
+    if not common:
+        return {}
+    b, s, statistic = BASELINE_ITEMS.encode([base[k] for k in common], [sft[k] for k in common])
+    diff = paired_bootstrap(s, b, statistic, N_BOOT, SEED)
+    return {GAIN: round(diff["delta"], 4), f"{GAIN}_ci95": {"lo": round(diff["ci95"][0], 4),
+                                                           "hi": round(diff["ci95"][1], 4)},
+            f"{GAIN}_p_value": round(diff["p_value"], 4), f"{GAIN}_significant": diff["p_value"] < ALPHA}
 
 
 def baseline_summary(metrics_dir: str | Path) -> dict:
     """`baselines` ({name: {f1, nova_f1 and their intervals}}), `best_baseline` and `gain_over_best_baseline` =
-    SFT leaf F1 - the best baseline's (None without the SFT score); {} when the baselines stage has not run."""
+    SFT leaf F1 - the best baseline's (None without the SFT score), with its paired interval and p-value where
+    both sides kept per-comment outcomes; {} when the baselines stage has not run."""
     m = Path(metrics_dir)
     if not (m / FILE).exists():
         return {}
@@ -31,7 +53,7 @@ def baseline_summary(metrics_dir: str | Path) -> dict:
     best = data.get("best") if data.get("best") in scores else max(scores, key=lambda n: scores[n].get("f1") or 0)
     sft = read_json(m / "voc_sft.json").get("f1") if (m / "voc_sft.json").exists() else None
     return {"baselines": scores, "best_baseline": best,
-            "gain_over_best_baseline": None if sft is None else round(sft - scores[best]["f1"], 4)}
+            GAIN: None if sft is None else round(sft - scores[best]["f1"], 4), **paired_gain(m, best)}
 
 
 def _fmt(value: object, ci: object = None) -> str:
@@ -46,8 +68,11 @@ def print_baselines(s: dict, console: Console | None = None) -> None:
     """A table of the baselines beside SFT's leaf F1 gain over the best of them (nothing without baselines)."""
     if "best_baseline" not in s:
         return
+    gain = _fmt(s[GAIN], s.get(f"{GAIN}_ci95"))
+    if s.get(f"{GAIN}_significant") is False:
+        gain += " n.s."
     table = Table(title=f"baselines, same test comments and scorer (best: {s['best_baseline']}; SFT leaf F1 - "
-                        f"best = {_fmt(s['gain_over_best_baseline'])})")
+                        f"best = {gain})")
     for col in ("baseline", "leaf F1 [95 % CI]", "Nova F1 [95 % CI]"):
         table.add_column(col, justify="right" if col != "baseline" else "left")
     for name, b in s["baselines"].items():

@@ -14,6 +14,7 @@ from voc.core.files import read_json, read_jsonl, write_jsonl
 from voc.core.taxonomy import Taxonomy, write_taxonomy
 from voc.eval.baselines import THRESHOLDS, leaf_sets, majority_emotion, majority_leaf, score_baselines
 from voc.eval.predictions import prediction_rows
+from voc.eval.scoring.intervals import comment_outcomes
 from voc.eval.scoring.metrics import score_predictions
 
 LEVELS = ("L1", "L2")
@@ -64,28 +65,30 @@ def test_the_majority_leaf_is_counted_per_comment_and_ties_are_broken_by_path():
 
 
 def test_both_baselines_are_scored_by_eval_vocs_own_scorer_on_the_first_limit_test_rows(prepared):
-    metrics, rows = score_baselines(prepared, 5, 0.25, 0)
+    metrics, details = score_baselines(prepared, 5, 0.25, 0)
     test = read_jsonl(prepared / "test.jsonl")[:5]
     for name in ("majority", "tfidf"):
-        assert [r["id"] for r in rows[name]] == [r["id"] for r in test]
+        rows = details[f"{name}.jsonl"]
+        assert [r["id"] for r in rows] == [r["id"] for r in test]
         # the rows are eval_voc's: its parser read each reply, and its scorer gives the same numbers
-        assert rows[name] == prediction_rows(test, [r["raw"] for r in rows[name]], TAX)
-        again = score_predictions(rows[name], TAX, {"App/Login": 18, "App/Alerts": 12, "Store/Staff": 14})
+        assert rows == prediction_rows(test, [r["raw"] for r in rows], TAX)
+        again = score_predictions(rows, TAX, {"App/Login": 18, "App/Alerts": 12, "Store/Staff": 14})
         assert {k: metrics[name][k] for k in again} == again
+        assert details[f"{name}_items.jsonl"] == comment_outcomes(rows, LEVELS)  # what report pairs SFT with
     majority = metrics["majority"]
     assert (majority["leaf"], majority["emotion"]) == ("App/Login", "negative")
-    assert all(r["pred"] == [seg(("App", "Login"), r["text"])] for r in rows["majority"])
+    assert all(r["pred"] == [seg(("App", "Login"), r["text"])] for r in details["majority.jsonl"])
     assert majority["f1"] == pytest.approx(2 * (2 / 5) * (2 / 7) / (2 / 5 + 2 / 7), abs=1e-4)  # 2 hits, 5 preds, 7 gold
 
 
 def test_tfidf_learns_separable_leaves_several_per_comment_and_beats_the_majority(prepared):
-    metrics, rows = score_baselines(prepared, None, 0.25, 0)
+    metrics, details = score_baselines(prepared, None, 0.25, 0)
     assert metrics["tfidf"]["threshold"] in THRESHOLDS and 0 <= metrics["tfidf"]["holdout_f1"] <= 1
     assert metrics["tfidf"]["f1"] == 1.0 and metrics["best"] == "tfidf"
-    two = next(r for r in rows["tfidf"] if len(r["gold"]) == 2)
+    two = next(r for r in details["tfidf.jsonl"] if len(r["gold"]) == 2)
     assert len(two["pred"]) == 2 and all(s["content"] == two["text"] for s in two["pred"])
     # seeded: the same held-out split, threshold and predictions on a rerun
-    assert score_baselines(prepared, None, 0.25, 0) == (metrics, rows)
+    assert score_baselines(prepared, None, 0.25, 0) == (metrics, details)
 
 
 def test_a_tie_for_best_goes_to_the_simpler_baseline(tmp_path):
@@ -116,6 +119,7 @@ def test_the_stage_writes_metrics_and_one_prediction_file_per_baseline(prepared,
                                           "--out", str(out), "--details", str(details)])
     assert res.exit_code == 0, res.output
     metrics = read_json(out)
-    assert (metrics, {n: read_jsonl(details / f"{n}.jsonl") for n in ("majority", "tfidf")}) == \
-        score_baselines(prepared, 4, 0.3, 3)
+    files = sorted(f.name for f in details.iterdir())
+    assert files == ["majority.jsonl", "majority_items.jsonl", "tfidf.jsonl", "tfidf_items.jsonl"]
+    assert (metrics, {f: read_jsonl(details / f) for f in files}) == score_baselines(prepared, 4, 0.3, 3)
     assert "best: tfidf" in res.output

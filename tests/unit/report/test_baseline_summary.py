@@ -47,3 +47,28 @@ def test_the_report_summary_and_table_show_the_baselines(tmp_path):
     quiet = Console(record=True, width=200)
     print_baselines({}, quiet)
     assert quiet.export_text() == ""
+
+
+def write_items(path: Path, leaf_counts: list[list[int]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"id": f"c{i}", "leaf": c}) + "\n" for i, c in enumerate(leaf_counts)))
+
+
+def test_the_gain_over_the_best_baseline_is_paired_over_the_same_comments(tmp_path):
+    write(tmp_path / "baselines.json", BASELINES)
+    write(tmp_path / "voc_sft.json", {"f1": 0.5})
+    # per comment [tp, fp, fn]: SFT right on comments 0-9, the TF-IDF baseline on 10-19 -> a tie, not significant
+    hit, miss = [1, 0, 0], [0, 1, 1]
+    write_items(tmp_path / "voc_sft/items.jsonl", [hit] * 10 + [miss] * 10)
+    write_items(tmp_path / "baselines/tfidf_items.jsonl", [miss] * 10 + [hit] * 10)
+    s = baseline_summary(tmp_path)
+    assert s["gain_over_best_baseline"] == 0.0 and s["gain_over_best_baseline_significant"] is False
+    assert s["gain_over_best_baseline_ci95"]["lo"] < 0 < s["gain_over_best_baseline_ci95"]["hi"]
+    console = Console(record=True, width=200)
+    print_baselines(s, console)
+    assert "n.s." in console.export_text()
+    # SFT right everywhere the baseline is wrong: the paired delta is the F1 difference, and significant
+    write_items(tmp_path / "voc_sft/items.jsonl", [hit] * 20)
+    s = baseline_summary(tmp_path)
+    assert (s["gain_over_best_baseline"], s["gain_over_best_baseline_significant"]) == (0.5, True)
+    assert s["gain_over_best_baseline_p_value"] < 0.05
