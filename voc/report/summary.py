@@ -14,9 +14,11 @@ tests and the chance check; the one metrics schema `voc frontier`, the decision 
   `{"label", "base", "sft", "base_ci95", "sft_ci95", "delta", "ci95", "p_value", "significant", "n", "chance",
   "at_chance", "retention"}`. `delta` = sft - base on the items both sides scored, `ci95` its paired-bootstrap
   95 % interval, `p_value` its two-sided p-value, `significant` = p < 0.05, `n` the paired items; these four are
-  None for a run without per-item outcomes. `chance`: the metric's chance rate (None for F1);
+  None where no per-item outcomes exist (a run from before them; the JSON-valid rate), and `delta` is then the
+  bare difference. `base_ci95`/`sft_ci95`: each side's own interval. `chance`: the chance rate (None for F1);
   `at_chance`: `{"base", "sft"}`, each None or the reason that side cannot show forgetting ("at chance: cannot
-  show forgetting" when its interval holds the chance rate); `retention`: sft / base (retention suites only).
+  show forgetting" when its interval holds the chance rate, "below chance: ..." when it lies wholly below; the
+  probe's chance rate is 0); `retention`: sft / base (retention suites only).
 - `tasks_by_task`: `{"<task>.<split>": headline}`, one per task of the suite, same shape (retention kind).
 - `general_retention`: `{"value", "ci95", "p_value", "significant", "metrics", "excluded"}`: the mean sft / base
   ratio over the general metrics (MMLU, each task, the probe) whose base score is above chance (`metrics` lists
