@@ -45,8 +45,10 @@ def main(params_path: str, model_dir: str, name: str, data: str, out: str, detai
     budget = answer_budget(test, load_tokenizer(model_dir, trust), ev.max_new_tokens)
     prompts = eval_prompts(test, taxonomy, p.prompt.taxonomy, learned=name != "base")
     # a reply is one JSON array: it ends where the array closes (no tokens spent after it)
+    # eval.constrained: every reply follows the taxonomy's answer grammar (voc.model.constrained)
     outputs, hits = generate_outputs_with_hits(ev.backend, model_dir, prompts, ev.max_new_tokens, ev.batch_size,
-                                               trust, stop_at_array_end=True)
+                                               trust, stop_at_array_end=True,
+                                               constrain=taxonomy if ev.constrained else None)
     rows = prediction_rows(test, outputs, taxonomy, hits)
     metrics = score_predictions(rows, taxonomy, train_counts)
     # outputs that repeat a segment, and outputs cut by the limit (not finished)

@@ -29,9 +29,11 @@ def main() -> None:
 @click.option("--output", "output_path", type=click.Path(), help="write JSONL here instead of stdout")
 @click.option("--batch-size", default=8, show_default=True)
 @click.option("--max-new-tokens", default=256, show_default=True)
+@click.option("--constrained/--free", default=False, show_default=True,
+              help="constrained: every reply is valid JSON whose labels are taxonomy leaf paths (as eval.constrained)")
 @click.option("--trust-remote-code", is_flag=True, help="off by default: only for models you trust")
 def classify_cmd(texts, model_dir, taxonomy_path, prompt_taxonomy, input_path, output_path, batch_size,
-                 max_new_tokens, trust_remote_code) -> None:
+                 max_new_tokens, constrained, trust_remote_code) -> None:
     """Classify comments given as arguments or in --input; labels outside the taxonomy are flagged."""
     from voc.core.files import write_jsonl
     from voc.core.taxonomy import load_taxonomy
@@ -47,7 +49,7 @@ def classify_cmd(texts, model_dir, taxonomy_path, prompt_taxonomy, input_path, o
     system = system_prompt(taxonomy, prompt_taxonomy)
     model, tok = load_model(model_dir, trust_remote_code=trust_remote_code)
     raws = generate_chat(model, tok, [build_messages(t, system) for t in items], max_new_tokens, batch_size,
-                         desc="classify", stop_at_array_end=True)
+                         desc="classify", stop_at_array_end=True, constrain=taxonomy if constrained else None)
     rows = classify_outputs(items, raws, taxonomy)
     if output_path:
         write_jsonl(output_path, rows)

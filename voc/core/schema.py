@@ -290,6 +290,7 @@ class Eval(Section):
     batch_size: PosInt
     max_new_tokens: PosInt
     limit: PosInt | None = None
+    constrained: bool = False  # replies follow the taxonomy's answer grammar (voc.model.constrained; hf only)
 
 
 class Tasks(Section):

@@ -16,10 +16,12 @@ import torch
 from tqdm.auto import tqdm
 
 from voc.core.errors import VocError
+from voc.core.taxonomy import Taxonomy
+from voc.model.constrained import TaxonomyConstraint
 from voc.model.decode import generate_shared_prefix
 from voc.model.loading import load_model, pick_device
 from voc.model.prefix import supports_shared_prefix
-from voc.model.stopping import reply_end_ids
+from voc.model.stopping import eos_ids, reply_end_ids
 
 
 def generate_outputs(backend: str, model_dir: str, conversations: list[list[dict]], max_new_tokens: int,
@@ -31,9 +33,14 @@ def generate_outputs(backend: str, model_dir: str, conversations: list[list[dict
 
 def generate_outputs_with_hits(backend: str, model_dir: str, conversations: list[list[dict]], max_new_tokens: int,
                                batch_size: int, trust_remote_code: bool = False,
-                               stop_at_array_end: bool = False) -> tuple[list[str], list[bool]]:
+                               stop_at_array_end: bool = False,
+                               constrain: Taxonomy | None = None) -> tuple[list[str], list[bool]]:
     """`generate_outputs`, plus for each output whether it hit `max_new_tokens` (cut before it finished).
-    `stop_at_array_end` (HF backend) ends a reply that opens a JSON array where the array closes."""
+    `stop_at_array_end` (HF backend) ends a reply that opens a JSON array where the array closes; `constrain`
+    (HF backend) makes every reply a classification of that taxonomy (`voc.model.constrained`)."""
+    if backend == "vllm" and constrain is not None:
+        raise VocError("eval.constrained is implemented for eval.backend hf only. Fix: set eval.backend: hf, or "
+                       "eval.constrained: false")
     if backend == "vllm":
         return generate_vllm(model_dir, conversations, max_new_tokens, trust_remote_code)
     if backend != "hf":
@@ -47,12 +54,13 @@ def generate_outputs_with_hits(backend: str, model_dir: str, conversations: list
     model, tok = load_model(model_dir, trust_remote_code=trust_remote_code, device=device)
     if state.num_processes == 1:
         return generate_chat_with_hits(model, tok, conversations, max_new_tokens, batch_size,
-                                       desc=f"eval {model_dir}", stop_at_array_end=stop_at_array_end)
+                                       desc=f"eval {model_dir}", stop_at_array_end=stop_at_array_end,
+                                       constrain=constrain)
     # Data-parallel: each rank answers a contiguous shard; gather_object concatenates them in rank order.
     with state.split_between_processes(list(conversations)) as shard:
         outs, hits = generate_chat_with_hits(model, tok, shard, max_new_tokens, batch_size,
                                              desc=f"eval rank {state.process_index}",
-                                             stop_at_array_end=stop_at_array_end)
+                                             stop_at_array_end=stop_at_array_end, constrain=constrain)
     pairs = gather_object(list(zip(outs, hits, strict=True)))
     return [o for o, _ in pairs], [h for _, h in pairs]
 
@@ -99,17 +107,26 @@ def check_context(model, ids: Sequence[Sequence[int]], max_new_tokens: int) -> N
 
 
 def generate_with_hits(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
-                       desc: str = "generate", stop_at_array_end: bool = False) -> tuple[list[str], list[bool]]:
+                       desc: str = "generate", stop_at_array_end: bool = False,
+                       constrain: Taxonomy | None = None) -> tuple[list[str], list[bool]]:
     """Greedy, batched generation; also says which outputs hit `max_new_tokens` (cut, not finished). Prompts
     that share a leading prefix have it computed once (`voc.model.decode`); `stop_at_array_end` ends a reply that
-    opens a JSON array where that array closes (what follows a complete classification is never scored)."""
+    opens a JSON array where that array closes (what follows a complete classification is never scored);
+    `constrain` masks, at every step, the tokens that would leave the taxonomy's answer grammar."""
     ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
     check_context(model, ids, max_new_tokens)
     if not ids:
         return [], []
+    hook = None
+    if constrain is not None:
+        if not supports_shared_prefix(model):
+            raise VocError(f"constrained decoding runs on the shared-prefix decoder, which {type(model).__name__} "
+                           "cannot use (sliding window, soft-capping or a custom attention). Fix: set "
+                           "eval.constrained: false (voc classify: drop --constrained)")
+        hook = TaxonomyConstraint(tokenizer, constrain, max_new_tokens, eos_ids(model))
     if supports_shared_prefix(model):
         return generate_shared_prefix(model, tokenizer, ids, max_new_tokens, batch_size, stop_at_array_end,
-                                      desc=desc)
+                                      logits_hook=hook, desc=desc)
     return reference_generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, desc)
 
 
@@ -144,15 +161,17 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batc
 
 
 def generate_chat_with_hits(model, tokenizer, conversations: Sequence[Sequence[dict]], max_new_tokens: int,
-                            batch_size: int = 8, desc: str = "generate",
-                            stop_at_array_end: bool = False) -> tuple[list[str], list[bool]]:
+                            batch_size: int = 8, desc: str = "generate", stop_at_array_end: bool = False,
+                            constrain: Taxonomy | None = None) -> tuple[list[str], list[bool]]:
     """Greedy replies to chat conversations, through the model's chat template, with the hit-the-limit flags."""
     prompts = [chat_prompt(tokenizer, conv) for conv in conversations]
-    return generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, desc, stop_at_array_end)
+    return generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, desc, stop_at_array_end,
+                              constrain)
 
 
 def generate_chat(model, tokenizer, conversations: Sequence[Sequence[dict]], max_new_tokens: int,
-                  batch_size: int = 8, desc: str = "generate", stop_at_array_end: bool = False) -> list[str]:
+                  batch_size: int = 8, desc: str = "generate", stop_at_array_end: bool = False,
+                  constrain: Taxonomy | None = None) -> list[str]:
     """Greedy replies to chat conversations, through the model's chat template."""
     return generate_chat_with_hits(model, tokenizer, conversations, max_new_tokens, batch_size, desc,
-                                   stop_at_array_end)[0]
+                                   stop_at_array_end, constrain)[0]

@@ -84,7 +84,7 @@ def test_prepare_writes_none_prompts_and_eval_voc_shows_only_base_the_taxonomy(t
 
     stage, seen = _stage("eval_voc"), {}
 
-    def fake_generate(backend, model_dir, prompts, *args, stop_at_array_end=False):
+    def fake_generate(backend, model_dir, prompts, *args, stop_at_array_end=False, constrain=None):
         assert stop_at_array_end  # a classification reply ends where its JSON array closes
         seen[name] = {msgs[0]["content"] for msgs in prompts}
         return ["[]"] * len(prompts), [False] * len(prompts)
