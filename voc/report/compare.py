@@ -107,16 +107,17 @@ def paired(measure: Measure, metrics_dir: Path) -> tuple[np.ndarray, np.ndarray,
     return measure.encode([base[k] for k in common], [sft[k] for k in common])
 
 
-def compare(measure: Measure, metrics_dir: Path) -> dict:
-    """`{base_ci95, sft_ci95, delta, ci95, p_value, significant, n}` from the paired per-item outcomes, or {}."""
+def compare(measure: Measure, metrics_dir: Path, known: dict | None = None) -> dict:
+    """`{base_ci95, sft_ci95, delta, ci95, p_value, significant, n}` from the paired per-item outcomes, or {}.
+    A side whose interval is `known` (from its metrics file) is not bootstrapped again."""
     found = paired(measure, metrics_dir)
     if found is None or not len(found[0]):
         return {}
     base, sft, statistic = found
     diff = paired_bootstrap(sft, base, statistic, N_BOOT, SEED)
-    return {"base_ci95": _interval(bootstrap_ci(base, statistic, N_BOOT, SEED)),
-            "sft_ci95": _interval(bootstrap_ci(sft, statistic, N_BOOT, SEED)),
-            "delta": round(diff["delta"], 4), "ci95": _interval(diff["ci95"]),
+    out = {f"{side}_ci95": (known or {}).get(side) or _interval(bootstrap_ci(items, statistic, N_BOOT, SEED))
+           for side, items in (("base", base), ("sft", sft))}
+    return {**out, "delta": round(diff["delta"], 4), "ci95": _interval(diff["ci95"]),
             "p_value": round(diff["p_value"], 4), "significant": diff["p_value"] < ALPHA, "n": len(base)}
 
 

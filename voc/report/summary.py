@@ -124,7 +124,7 @@ def _suite_entry(suite: Suite, m: Path) -> dict | None:
     if all(v is None for v in values.values()):
         return None
     cis = {side: _field(data, f"{suite.field}_ci95") for side, data in metrics.items()}
-    paired = compare(MEASURES[suite.key], m) if suite.key in MEASURES else {}
+    paired = compare(MEASURES[suite.key], m, cis) if suite.key in MEASURES else {}
     return headline(suite.label, suite.compare, values, cis, paired, _chance(suite.key, metrics))
 
 
@@ -140,7 +140,7 @@ def task_entries(m: Path) -> dict[str, dict]:
         values = {side: v.get(field) for side, v in per_side.items()}
         cis = {side: v.get(f"{field}_ci95") for side, v in per_side.items()}
         chance = next((v["chance"] for v in per_side.values() if "chance" in v), None)
-        paired = compare(task_measure(task), m)
+        paired = compare(task_measure(task), m, cis)
         out[task] = headline(f"{task.split('.')[0]} {field}", "retention", values, cis, paired, chance)
     return out
 
