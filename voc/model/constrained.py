@@ -30,6 +30,7 @@ from voc.data.comments import EMOTIONS
 from voc.data.prompt import group_by_head
 
 OPEN = '[{"content": "'
+CLOSE_MARGIN = 8  # tokens: a label written in more pieces than the tokenizer's own, and the content's last token
 # a JSON string's body: any character but a quote, a backslash or a control character, or an escape (JSON's
 # escaped slash is left out: a `/` would end the Lark regex, and a plain `/` says the same)
 STRING_BODY = r'([^"\\\x00-\x1f]|\\["\\bfnrt]|\\u[0-9a-fA-F]{4})*'
@@ -80,13 +81,15 @@ def _close(levels: Sequence[str], leaf: Sequence[str]) -> str:
     return f'", {fields}, "emotion": {json.dumps(max(EMOTIONS, key=len))}}}]'
 
 
-def content_budget(taxonomy: Taxonomy, max_new_tokens: int) -> int:
+def content_budget(taxonomy: Taxonomy, max_new_tokens: int, tokenizer) -> int:
     """Tokens left for the first segment's `content` once its opening and its longest possible close (labels,
-    emotion, `}]`) are set aside, counting a byte per token (the most a byte-level tokenizer can spend): so the
-    first segment always completes within `max_new_tokens`, even for a model that would ramble, and a reply cut
-    by the limit still holds a whole, parseable segment."""
-    close = max(len(_close(taxonomy.levels, leaf).encode()) for leaf in taxonomy.leaves)
-    budget = max_new_tokens - len(OPEN.encode()) - close - 2  # 2: tokens that straddle the content's ends
+    emotion, `}]`, as the tokenizer writes them, plus a margin) are set aside: so a reply that rambles in its
+    content is cut there and still ends with a whole, parseable, labelled segment within `max_new_tokens`. (A
+    byte per token would bound any tokenisation, but leaves no content at all for the MEMD laptop profile's 96
+    tokens; a model that spells labels out in fragments can still be cut, and the parser keeps whole segments.)"""
+    closes = tokenizer([_close(taxonomy.levels, leaf) for leaf in taxonomy.leaves], add_special_tokens=False)
+    close = max(map(len, closes["input_ids"])) + CLOSE_MARGIN
+    budget = max_new_tokens - len(tokenizer(OPEN, add_special_tokens=False)["input_ids"]) - close
     if budget < 1:
         raise VocError(f"constrained decoding needs about {max_new_tokens - budget + 1} new tokens for one segment "
                        f"of this taxonomy, but max_new_tokens is {max_new_tokens}. Fix: raise eval.max_new_tokens "
@@ -99,7 +102,7 @@ class TaxonomyConstraint:
 
     def __init__(self, tokenizer, taxonomy: Taxonomy, max_new_tokens: int, stop_ids: set[int]) -> None:
         self.hf_tokenizer, self.stop_ids = tokenizer, sorted(stop_ids)
-        self.grammar = lark_grammar(taxonomy, content_budget(taxonomy, max_new_tokens))
+        self.grammar = lark_grammar(taxonomy, content_budget(taxonomy, max_new_tokens, tokenizer))
         self.compiled: llguidance.LLMatcher | None = None
         self.matchers: dict[int, tuple[llguidance.LLMatcher, list[int]]] = {}
 

@@ -129,7 +129,7 @@ def test_without_the_constraint_replies_are_the_references(sharp_model, shared_p
 def test_what_constrained_decoding_cannot_do_is_refused_with_the_fix(sharp_model, shared_prompts, monkeypatch):
     model, tok = sharp_model
     with pytest.raises(VocError, match="max_new_tokens is 20.*raise eval.max_new_tokens"):
-        content_budget(TAXONOMY, 20)
+        content_budget(TAXONOMY, 20, tok)
     with pytest.raises(VocError, match="backend hf only"):
         generate_outputs_with_hits("vllm", "unused", [], 64, 1, constrain=TAXONOMY)
     monkeypatch.setattr(generate_mod, "supports_shared_prefix", lambda m: False)
