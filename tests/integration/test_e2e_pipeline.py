@@ -13,6 +13,7 @@ import yaml
 from voc.core.files import read_jsonl, write_json, write_jsonl
 from voc.core.taxonomy import load_taxonomy
 from voc.data.comments import leaf_counts
+from voc.eval.baselines import score_baselines
 from voc.eval.predictions import prediction_rows
 from voc.eval.probe import probe_report
 from voc.eval.scoring.intervals import comment_outcomes
@@ -75,6 +76,13 @@ def recomputed_summary(proj: Path, dest: Path) -> dict:
         for suite in ("mmlu", "tasks", "probe"):  # per-item outcomes: kept as the stages wrote them
             shutil.copy(proj / f"metrics/{suite}_{name}.jsonl", dest)
     params = yaml.safe_load((proj / "params.yaml").read_text())
+    # the baselines, refit and rescored from the prepared data: the same metrics and per-comment files
+    baselines, files = score_baselines(data, params["eval"]["limit"], params["baselines"]["holdout"], params["seed"])
+    assert baselines == load(proj, "baselines.json")
+    for name, rows in files.items():
+        assert rows == read_jsonl(proj / "metrics/baselines" / name)
+        write_jsonl(dest / "baselines" / name, rows)
+    write_json(dest / "baselines.json", baselines)
     return summarize(dest, params["mix"], params["sft"]["method"])
 
 
