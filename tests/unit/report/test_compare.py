@@ -13,6 +13,7 @@ from rich.console import Console
 from voc.core.stats import proportion_fields
 from voc.report.compare import AT_CHANCE, BELOW_CHANCE, chance_flag
 from voc.report.summary import print_summary, read_summary, summarize
+from voc.report.summary_table import retention_lines
 
 N = 200
 
@@ -136,3 +137,10 @@ def test_an_accuracy_keeps_its_wilson_interval_from_the_metrics_file(run):
     m = run()
     s = summarize(m, 0.25, "full")
     assert s["mmlu"]["base_ci95"] == json.loads((m / "mmlu_base.json").read_text())["accuracy_ci95"]
+
+
+def test_a_retention_headline_with_every_metric_at_chance_says_so():
+    lines = retention_lines({"value": None, "ci95": None, "p_value": None, "metrics": [],
+                             "excluded": {"mmlu": AT_CHANCE}})
+    assert lines == ["general retention: n/a (no general metric above chance for the base model)",
+                     f"  left out of general retention: mmlu: {AT_CHANCE}"]
