@@ -8,7 +8,8 @@ Compared with one `model.generate` call per batch of whole prompts (the referenc
   of its JSON array), so a batch no longer computes finished rows until its longest reply is done.
 
 The token choice is the reference's: the argmax of the last position's logits. `logits_hook` is where a
-constraint (e.g. a grammar) can edit the scores first; it is told which prompts the rows are, because rows leave.
+constraint edits the scores first (`voc.model.constrained`'s taxonomy grammar, `eval.constrained`); it is told which
+prompts the rows are, because rows leave, so it can keep one parse state per prompt.
 """
 
 from __future__ import annotations
