@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from voc.core.files import write_json, write_jsonl
+from voc.core.files import sha256_file, write_json, write_jsonl
 from voc.core.params import load_params
 from voc.eval.ifeval import ifeval_report, load_ifeval
 from voc.eval.probe import check_constraint, load_prompts, probe_report
@@ -28,7 +28,9 @@ def run_ifeval(p, model_dir: str, out: str, details: str) -> None:
                                                p.probe.batch_size, p.model.trust_remote_code)
     report, items = ifeval_report(rows, answers, hits)
     write_jsonl(Path(details), items)
-    write_json(out, {**report, "source": cfg.source, "revision": cfg.revision})
+    # dvc.yaml cannot list an optional file as a dep, so the metrics name the exact bytes scored
+    sha = sha256_file(cfg.source) if Path(cfg.source).is_file() else None
+    write_json(out, {**report, "source": cfg.source, "revision": cfg.revision, "sha256": sha})
     click.echo(f"eval_probe: IFEval prompt-level strict {report['pass_rate']:.3f}, instruction-level strict "
                f"{report['inst_level_strict_acc']:.3f} on {report['n']} prompts")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 from pathlib import Path
@@ -60,6 +61,7 @@ def test_the_stage_writes_the_four_metrics_and_per_prompt_outcomes(tmp_path, rep
     assert res.exit_code == 0, res.output
     report = json.loads(out.read_text())
     assert report["benchmark"] == "ifeval" and report["n"] == 1 and report["source"] == str(data)
+    assert report["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest() and report["revision"] is None
     for metric in METRICS:
         assert {metric, f"{metric}_stderr", f"{metric}_ci95"} <= set(report)
     [item] = [json.loads(line) for line in details.read_text().splitlines()]
