@@ -8,7 +8,7 @@ import click
 
 from voc.core.files import write_json, write_jsonl
 from voc.core.params import load_params
-from voc.core.schema import ReplaySource
+from voc.core.schema_replay import ReplaySource
 from voc.data.replay import build_replay
 
 

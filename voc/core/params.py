@@ -17,7 +17,8 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
 
 from voc.core.errors import ParamsError
-from voc.core.schema import SFT, Params, Section
+from voc.core.schema import SFT, Params
+from voc.core.schema_types import Section
 from voc.core.sources import parse_source
 
 PARAMS_FILE = "params.yaml"

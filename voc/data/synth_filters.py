@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import cache
 
-from voc.core.schema import SynthFilters
+from voc.core.schema_replay import SynthFilters
 from voc.data.decontam import normalize
 
 # Every filter, in the order a pair meets them (the first failing one is the one counted).

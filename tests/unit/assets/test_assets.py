@@ -217,7 +217,7 @@ def test_mmlu_from_the_hub_is_pinned_and_recorded(tmp_path, monkeypatch):
 
 
 def test_hf_replay_source_is_pinned_and_returns_its_commit(monkeypatch):
-    from voc.core.schema import ReplaySource
+    from voc.core.schema_replay import ReplaySource
     from voc.data.replay import load_hf_source
 
     rows = [{"instruction": "Add 1 and 2.", "input": "", "output": "3"}]

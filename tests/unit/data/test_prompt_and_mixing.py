@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from voc.core.errors import InputError, ParamsError
-from voc.core.schema import ReplaySource
+from voc.core.schema_replay import ReplaySource
 from voc.core.taxonomy import Taxonomy, load_taxonomy
 from voc.data.mixing import allocate, mix_records, replay_target
 from voc.data.prompt import build_messages, grouped, render_taxonomy, system_prompt, target_json

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from voc.core.errors import ParamsError, VocError
 from voc.core.params import load_params
-from voc.core.schema import ReplaySynth
+from voc.core.schema_replay import ReplaySynth
 from voc.data import synth
 from voc.data.decontam import find_hits
 from voc.data.mixing import mix_records

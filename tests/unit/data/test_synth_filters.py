@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voc.core.schema import SynthFilters
+from voc.core.schema_replay import SynthFilters
 from voc.data.synth_filters import (
     FILTERS,
     Duplicates,
