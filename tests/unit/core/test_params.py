@@ -111,8 +111,8 @@ def test_security_flags_come_back_as_real_booleans(tmp_path, value):
 STAGES = {  # stage -> arguments besides --params (paths that exist where click demands it)
     "assets": lambda d: [],
     "eval_mmlu": lambda d: ["--model", d, "--test", f"{d}/params.yaml", "--dev", f"{d}/params.yaml", "--out",
-                            f"{d}/o.json"],
-    "eval_tasks": lambda d: ["--model", d, "--data", d, "--out", f"{d}/o.json"],
+                            f"{d}/o.json", "--details", f"{d}/i.jsonl"],
+    "eval_tasks": lambda d: ["--model", d, "--data", d, "--out", f"{d}/o.json", "--details", f"{d}/i.jsonl"],
     "eval_voc": lambda d: ["--model", d, "--name", "base", "--data", d, "--out", f"{d}/o.json", "--details", d],
     "eval_probe": lambda d: ["--model", d, "--out", f"{d}/o.json", "--details", f"{d}/p.jsonl"],
     "replay": lambda d: ["--model", d, "--out", f"{d}/g.jsonl", "--metrics", f"{d}/g.json"],
