@@ -64,13 +64,14 @@ def evaluate_mmlu(model, tok, test_rows: Sequence[dict], dev_rows: Sequence[dict
     by_subject: dict[str, list[int]] = defaultdict(list)
     for item in items:
         by_subject[item["subject"]].append(item["correct"])
-    per_subject = {s: {"accuracy": sum(c) / len(c), "n": len(c)} for s, c in sorted(by_subject.items())}
+    # a list, not a mapping: `dvc exp show` skips lists, so 57 subjects don't become 114 columns beside the headline
+    per_subject = [{"subject": s, "accuracy": sum(c) / len(c), "n": len(c)} for s, c in sorted(by_subject.items())]
     hits = sum(item["correct"] for item in items)
     metrics = {
         "accuracy": hits / len(items),
         **proportion_fields("accuracy", hits, len(items)),
         "chance": 1 / len(LETTERS),
-        "macro_accuracy": sum(v["accuracy"] for v in per_subject.values()) / len(per_subject),
+        "macro_accuracy": sum(v["accuracy"] for v in per_subject) / len(per_subject),
         "n": len(rows),
         "k_shot": k_shot,
         "per_subject": per_subject,

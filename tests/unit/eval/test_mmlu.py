@@ -165,8 +165,8 @@ def test_evaluate_scores_letters_as_continuations(monkeypatch, tiny_model_dir):
     assert seen[0][0] == format_prompt(ROW, DEV, 0)
     assert seen[4][0].endswith("Q2\nA. Hb\nB. Insulin\nC. DNA\nD. Fat\nAnswer:")
     assert res["n"] == 3 and res["accuracy"] == pytest.approx(2 / 3)
-    assert res["per_subject"] == {"astronomy": {"accuracy": 1.0, "n": 1},
-                                  "high_school_biology": {"accuracy": 0.5, "n": 2}}
+    assert res["per_subject"] == [{"subject": "astronomy", "accuracy": 1.0, "n": 1},
+                                  {"subject": "high_school_biology", "accuracy": 0.5, "n": 2}]
     assert res["macro_accuracy"] == pytest.approx(0.75)
     # 2 of 3: lm-eval's stderr sqrt(p(1-p)/(n-1)) = sqrt(2/9 / 2) = 1/3; Wilson [0.2077, 0.9385]; chance 1 in 4
     assert res["accuracy_stderr"] == pytest.approx(1 / 3)
@@ -185,7 +185,7 @@ def test_evaluate_runs_on_tiny_model(tiny_model_dir):
     rows = read_jsonl_fixture()
     res, items = evaluate_mmlu(model, tok, rows, rows, k_shot=1, batch_size=2)
     assert res["n"] == len(rows) == len(items) and 0.0 <= res["accuracy"] <= 1.0
-    assert sum(v["n"] for v in res["per_subject"].values()) == len(rows)
+    assert sum(v["n"] for v in res["per_subject"]) == len(rows)
 
 
 def read_jsonl_fixture() -> list[dict]:
