@@ -123,8 +123,16 @@ def main(n: int, share: float, repeat: int, tokenizer: str | None, skip_referenc
     if "reference" in results:
         (t_new, new, rep_new), (t_old, old_keys, rep_old) = results["current"], results["reference"]
         print(f"speed-up current / reference: {t_old / t_new:.2f}x; identical rows (source, id in order) and report: "
-              f"{new == old_keys and rep_new == rep_old}")
+              f"{new == old_keys and without_categories(rep_new) == rep_old}")
     stage_path(customer, replay, share, tokenizer)
+
+
+def without_categories(report: object) -> object:
+    """The report minus its per-category shares, which the reference (written before replay rows had a category)
+    does not compute; every other field must match."""
+    if isinstance(report, dict):
+        return {k: without_categories(v) for k, v in report.items() if k != "categories"}
+    return report
 
 
 def read_all(fn: Callable[[], tuple]) -> tuple[list[tuple[str, str]], dict]:
