@@ -26,6 +26,18 @@ def _tiny_module() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def load_stage() -> Callable[[str], ModuleType]:
+    """`load_stage("prepare")`: the stage script stages/<name>.py as a module (stages/ is not a package), so a test
+    can invoke its click `main` in-process."""
+    def load(name: str) -> ModuleType:
+        spec = importlib.util.spec_from_file_location(f"stage_{name}", ROOT / "stages" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
+
+
+@pytest.fixture(scope="session")
 def build_tiny_model() -> Callable[..., Path]:
     """`build_tiny_model(out_dir, seed=0, tie_word_embeddings=True)`, for tests that need a second, different model."""
     return _tiny_module().build_tiny_model

@@ -79,35 +79,36 @@ def _length_or_loop(words: list[str], lo: int, hi: int, repeated: float, role: s
     return f"{role}_repetitive" if repeated_share(words) > repeated else None
 
 
+def _first_problem(text: str, hit: bool, kind: str, bounds: tuple[int, int], f: SynthFilters, copied_hint: bool,
+                   language: str | None, candidates: set[str]) -> str | None:
+    """The first filter a request or an answer (`kind`) fails, in the order the drops are counted: cut at the token
+    limit, length or a loop, a copied hint (requests only), the wrong language."""
+    if hit:
+        return f"{kind}_unterminated"
+    problem = _length_or_loop(normalize(text).split(), *bounds, f.max_repeated, kind)
+    if problem:
+        return problem
+    if copied_hint:
+        return "copies_hint"
+    if language and language_of(text, candidates) != language:
+        return f"{kind}_language_mismatch"
+    return None
+
+
 def request_problem(text: str, hit: bool, hint: str, language: str | None, candidates: set[str],
                     f: SynthFilters, dups: Duplicates, key: str) -> str | None:
     """The first request filter the text fails, or None (then `dups` remembers it). Duplicates come last, so a
     junk request never shadows a good one written later."""
-    if hit:
-        return "request_unterminated"
-    problem = _length_or_loop(normalize(text).split(), f.min_request_words, f.max_request_words, f.max_repeated,
-                              "request")
-    if problem:
-        return problem
-    if copies_hint(text, hint):
-        return "copies_hint"
-    if language and language_of(text, candidates) != language:
-        return "request_language_mismatch"
-    return dups.check(key, text)
+    bounds = (f.min_request_words, f.max_request_words)
+    return (_first_problem(text, hit, "request", bounds, f, copies_hint(text, hint), language, candidates)
+            or dups.check(key, text))
 
 
 def answer_problem(text: str, hit: bool, language: str | None, candidates: set[str],
                    f: SynthFilters) -> str | None:
     """The first answer filter the text fails, or None."""
-    if hit:
-        return "answer_unterminated"
-    problem = _length_or_loop(normalize(text).split(), f.min_answer_words, f.max_answer_words, f.max_repeated,
-                              "answer")
-    if problem:
-        return problem
-    if language and language_of(text, candidates) != language:
-        return "answer_language_mismatch"
-    return None
+    return _first_problem(text, hit, "answer", (f.min_answer_words, f.max_answer_words), f, False, language,
+                          candidates)
 
 
 class Duplicates:

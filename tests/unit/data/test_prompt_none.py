@@ -3,7 +3,6 @@ base model's evaluation still shows it the taxonomy, and `voc classify` can prom
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -19,13 +18,6 @@ from voc.data.prompt import build_messages, eval_prompts, system_prompt
 ROOT = Path(__file__).resolve().parents[3]
 FIX = ROOT / "tests" / "fixtures" / "bad_input"
 SEG = {"content": "Späte Lieferung", "L1": "Delivery", "L2": "Shipping", "L3": "Late", "emotion": "negative"}
-
-
-def _stage(name: str):
-    spec = importlib.util.spec_from_file_location(f"stage_{name}", ROOT / "stages" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +55,7 @@ def test_params_accept_none_and_name_the_choices(tmp_path):
         load_params(tmp_path / "params.yaml", "prompt")
 
 
-def test_prepare_writes_none_prompts_and_eval_voc_shows_only_base_the_taxonomy(tmp_path, tiny_model_dir,
+def test_prepare_writes_none_prompts_and_eval_voc_shows_only_base_the_taxonomy(load_stage, tmp_path, tiny_model_dir,
                                                                                 monkeypatch):
     comments = tmp_path / "comments.jsonl"
     comments.write_text("".join((ROOT / "data/raw/demo/comments.jsonl").read_text().splitlines(True)[:30]))
@@ -75,14 +67,14 @@ def test_prepare_writes_none_prompts_and_eval_voc_shows_only_base_the_taxonomy(t
     out = tmp_path / "prepared"
     args = ["--params", tmp_path / "params.yaml", "--out", out, "--metrics", tmp_path / "data.json",
             "--plot", tmp_path / "plot.json"]
-    result = CliRunner().invoke(_stage("prepare").main, [str(a) for a in args])
+    result = CliRunner().invoke(load_stage("prepare").main, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     taxonomy = load_taxonomy(out / "taxonomy.csv")
     for split in ("train", "test"):
         rows = [json.loads(line) for line in (out / f"{split}.jsonl").read_text().splitlines()]
         assert {r["messages"][0]["content"] for r in rows} == {system_prompt(taxonomy, "none")}
 
-    stage, seen = _stage("eval_voc"), {}
+    stage, seen = load_stage("eval_voc"), {}
 
     def fake_generate(backend, model_dir, prompts, *args, stop_at_array_end=False, constrain=None):
         assert stop_at_array_end  # a classification reply ends where its JSON array closes

@@ -3,7 +3,6 @@ seeded, every request written is accounted for, and the shares per category reac
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -26,13 +25,6 @@ LLAMA3 = ("{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header
 GOOD = "Write a Python function that returns the second largest number in a list, and explain it briefly."
 GERMAN = "Kannst du mir bitte erklären, wie ich in Python eine Liste sortiere und doppelte Einträge entferne?"
 SPANISH = "¿Puedes explicarme cómo funciona una lista en Python y cómo puedo ordenar sus elementos?"
-
-
-def _stage(name: str):
-    spec = importlib.util.spec_from_file_location(f"stage_{name}", ROOT / "stages" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +63,11 @@ def test_a_plan_it_cannot_write_is_a_params_error(cfg, words):
     synth.plan(ReplaySynth(n=4, categories={"poetry": 1}, hints={"poetry": "You are a poet."}))  # a hint fixes it
 
 
-def test_the_replay_stage_checks_the_plan_before_loading_the_model(tmp_path):
+def test_the_replay_stage_checks_the_plan_before_loading_the_model(load_stage, tmp_path):
     params = _params(tmp_path, {"sources": [{"name": "syn", "kind": "synth"}],
                                 "generate": {"max_new_tokens": 4, "batch_size": 2},
                                 "synth": {"n": 2, "categories": {"poetry": 1}}})
-    res = CliRunner().invoke(_stage("replay").main, ["--params", str(params), "--model", str(tmp_path / "none"),
+    res = CliRunner().invoke(load_stage("replay").main, ["--params", str(params), "--model", str(tmp_path / "none"),
                                                      "--out", str(tmp_path / "r.jsonl"), "--metrics",
                                                      str(tmp_path / "r.json")])
     assert isinstance(res.exception, ParamsError) and res.exception.path == str(params)
@@ -160,7 +152,7 @@ def test_every_filter_is_counted_and_only_survivors_are_answered(tiny_model_dir,
     assert rep["requested"] == 6 == rep["records"] + sum(rep["dropped"].values())
 
 
-def test_the_replay_stage_combines_sources_and_mix_reports_categories(tiny_model_dir, tmp_path):
+def test_the_replay_stage_combines_sources_and_mix_reports_categories(load_stage, tiny_model_dir, tmp_path):
     """On the tiny model: the replay stage writes synth, shipped-prompt and local-file sources, synth's counts add
     up and a rerun writes the same; the mix stage reports the shares per source and per category."""
     local = tmp_path / "local.jsonl"
@@ -174,7 +166,7 @@ def test_the_replay_stage_combines_sources_and_mix_reports_categories(tiny_model
     outs = []
     for run in ("a", "b"):
         out, metrics = tmp_path / f"replay_{run}.jsonl", tmp_path / f"replay_{run}.json"
-        res = CliRunner().invoke(_stage("replay").main, ["--params", str(params), "--model", str(tiny_model_dir),
+        res = CliRunner().invoke(load_stage("replay").main, ["--params", str(params), "--model", str(tiny_model_dir),
                                                          "--out", str(out), "--metrics", str(metrics)])
         assert res.exit_code == 0, res.output
         outs.append((out.read_text(), json.loads(metrics.read_text())))
@@ -194,7 +186,7 @@ def test_the_replay_stage_combines_sources_and_mix_reports_categories(tiny_model
     train.write_text("".join(json.dumps({"id": f"c{i}", "text": "t", "messages": rows[-1]["messages"]}) + "\n"
                              for i in range(12)))
     mix_json = tmp_path / "mix.json"
-    res = CliRunner().invoke(_stage("mix").main, [
+    res = CliRunner().invoke(load_stage("mix").main, [
         "--params", str(params), "--train", str(train), "--replay", str(replay), "--tokenizer", str(tiny_model_dir),
         "--out", str(tmp_path / "mixed.jsonl"), "--metrics", str(mix_json)])
     assert res.exit_code == 0, res.output

@@ -3,7 +3,6 @@ asked, and the command's constrained replies are valid classifications even from
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -34,15 +33,8 @@ def test_voc_classify_constrained_writes_only_valid_classifications(tiny_model_d
     assert not any(r["valid"] for r in rows["--free"])  # the same random model, unconstrained: no classification
 
 
-def _stage(name: str):
-    spec = importlib.util.spec_from_file_location(f"stage_{name}", ROOT / "stages" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.mark.parametrize("constrained", [True, False])
-def test_eval_voc_constrains_generation_only_when_asked(tmp_path, tiny_model_dir, monkeypatch, constrained):
+def test_eval_voc_constrains_generation_only_when_asked(load_stage, tmp_path, tiny_model_dir, monkeypatch, constrained):
     taxonomy = load_taxonomy(TAXONOMY)
     data = tmp_path / "data"
     data.mkdir()
@@ -55,7 +47,7 @@ def test_eval_voc_constrains_generation_only_when_asked(tmp_path, tiny_model_dir
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["eval"] |= {"constrained": constrained, "limit": None}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    stage, seen = _stage("eval_voc"), []
+    stage, seen = load_stage("eval_voc"), []
 
     def fake_generate(backend, model_dir, prompts, *args, stop_at_array_end=False, constrain=None):
         seen.append(constrain)

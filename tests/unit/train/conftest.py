@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,17 @@ def chat() -> Callable[..., list[dict]]:
         return [{"role": "system", "content": "Label the comment."}, {"role": "user", "content": user},
                 {"role": "assistant", "content": target}]
     return make
+
+
+@pytest.fixture
+def write_train_file(chat, tmp_path) -> Callable[[int], Path]:
+    """`write_train_file(n)`: a train.jsonl of n labelled customer rows (distinct texts), as the mix stage writes."""
+    def write(n: int) -> Path:
+        p = tmp_path / "train.jsonl"
+        rows = [{"id": str(i), "source": "voc", "messages": chat(f"The camera app crashes {i}.")} for i in range(n)]
+        p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return p
+    return write
 
 
 @pytest.fixture(scope="session")

@@ -19,11 +19,8 @@ from voc.train.sft import _load_model, train_sft
 
 
 @pytest.fixture
-def train_file(chat, tmp_path) -> Path:
-    p = tmp_path / "train.jsonl"
-    rows = [{"id": str(i), "source": "voc", "messages": chat(f"The camera app crashes {i}.")} for i in range(4)]
-    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return p
+def train_file(write_train_file) -> Path:
+    return write_train_file(4)
 
 
 def _train(sft_params, tmp_path: Path, train_file: Path, base: Path, **over) -> tuple[Path, dict]:

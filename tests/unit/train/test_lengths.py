@@ -3,7 +3,6 @@ and the eval budget (max_new_tokens against the gold answers, outputs that hit t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import math
@@ -27,13 +26,6 @@ from voc.train.sft import train_sft
 ROOT = Path(__file__).resolve().parents[3]
 SYSTEM = "Label the comment."
 TARGET = '[{"content": "app crashes", "L1": "App", "emotion": "negative"}]'
-
-
-def _stage(name: str):
-    spec = importlib.util.spec_from_file_location(f"stage_{name}", ROOT / "stages" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def chat(user: str, target: str = TARGET) -> list[dict]:
@@ -166,7 +158,7 @@ def _demo_records(n: int) -> tuple[list[dict], str]:
             for r in comments], system
 
 
-def test_eval_voc_warns_and_counts_outputs_at_the_limit(tmp_path, tiny_model_dir, caplog, repo_params):
+def test_eval_voc_warns_and_counts_outputs_at_the_limit(load_stage, tmp_path, tiny_model_dir, caplog, repo_params):
     records, _ = _demo_records(3)
     data = tmp_path / "data"
     data.mkdir()
@@ -180,7 +172,7 @@ def test_eval_voc_warns_and_counts_outputs_at_the_limit(tmp_path, tiny_model_dir
     args = ["--params", tmp_path / "params.yaml", "--model", tiny_model_dir, "--name", "base", "--data", data,
             "--out", out, "--details", tmp_path / "details"]
     with caplog.at_level(logging.WARNING, logger="voc.eval.predictions"):
-        result = CliRunner().invoke(_stage("eval_voc").main, [str(a) for a in args])
+        result = CliRunner().invoke(load_stage("eval_voc").main, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     tok = load_tokenizer(tiny_model_dir)
     p99 = nearest_rank([lengths(tok, r["messages"])[1] for r in records], 0.99)
@@ -192,7 +184,7 @@ def test_eval_voc_warns_and_counts_outputs_at_the_limit(tmp_path, tiny_model_dir
     assert [p["hit_max_new_tokens"] for p in preds] == [True] * 3
 
 
-def test_prepare_reports_token_lengths(tmp_path, tiny_model_dir, repo_params):
+def test_prepare_reports_token_lengths(load_stage, tmp_path, tiny_model_dir, repo_params):
     comments = tmp_path / "comments.jsonl"
     comments.write_text("".join((ROOT / "data/raw/demo/comments.jsonl").read_text().splitlines(True)[:30]))
     params = repo_params()
@@ -201,7 +193,7 @@ def test_prepare_reports_token_lengths(tmp_path, tiny_model_dir, repo_params):
     out, metrics = tmp_path / "prepared", tmp_path / "data.json"
     args = ["--params", tmp_path / "params.yaml", "--out", out, "--metrics", metrics,
             "--plot", tmp_path / "plot.json", "--tokenizer", tiny_model_dir]
-    result = CliRunner().invoke(_stage("prepare").main, [str(a) for a in args])
+    result = CliRunner().invoke(load_stage("prepare").main, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     rows = [json.loads(x) for f in ("train", "test") for x in (out / f"{f}.jsonl").read_text().splitlines()]
     tok = load_tokenizer(tiny_model_dir)

@@ -27,11 +27,8 @@ TARGET = '[{"content": "app crashes", "L1": "App", "emotion": "negative"}]'
 
 
 @pytest.fixture
-def train_file(chat, tmp_path) -> Path:
-    p = tmp_path / "train.jsonl"
-    rows = [{"id": str(i), "source": "voc", "messages": chat(f"The camera app crashes {i}.")} for i in range(8)]
-    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return p
+def train_file(write_train_file) -> Path:
+    return write_train_file(8)
 
 
 def test_labels_mask_exactly_the_prompt(chat, tok):
