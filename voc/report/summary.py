@@ -68,6 +68,9 @@ SUITES = (
 )
 # Summaries written before the general-ability suite was renamed `tasks` still compare (read alias).
 RENAMED = {"general_base": "tasks_base", "general_sft": "tasks_sft", "general_retention": "tasks_retention"}
+# The probe stage runs the project's own prompts or IFEval (probe.ifeval); its metrics file says which, and the
+# report names what was measured (pass_rate is IFEval's prompt-level strict accuracy there).
+BENCHMARK_LABELS = {"ifeval": "IFEval prompt-level strict accuracy"}
 PROBE_CHANCE = 0.0  # free-form answers: no chance rate, but a base that passes nothing cannot show a loss
 
 
@@ -125,7 +128,9 @@ def _suite_entry(suite: Suite, m: Path) -> dict | None:
         return None
     cis = {side: _field(data, f"{suite.field}_ci95") for side, data in metrics.items()}
     paired = compare(MEASURES[suite.key], m, cis) if suite.key in MEASURES else {}
-    return headline(suite.label, suite.compare, values, cis, paired, _chance(suite.key, metrics))
+    benchmarks = {data.get("benchmark") for data in metrics.values()}
+    label = BENCHMARK_LABELS.get(benchmarks.pop(), suite.label) if len(benchmarks) == 1 else suite.label
+    return headline(label, suite.compare, values, cis, paired, _chance(suite.key, metrics))
 
 
 def task_entries(m: Path) -> dict[str, dict]:

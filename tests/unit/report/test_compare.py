@@ -144,3 +144,13 @@ def test_a_retention_headline_with_every_metric_at_chance_says_so():
                              "excluded": {"mmlu": AT_CHANCE}})
     assert lines == ["general retention: n/a (no general metric above chance for the base model)",
                      f"  left out of general retention: mmlu: {AT_CHANCE}"]
+
+
+def test_an_ifeval_probe_is_labelled_as_ifeval(run):
+    m = run()
+    assert summarize(m, 0.25, "full")["probe"]["label"] == "instruction probe pass rate"
+    for side in ("base", "sft"):
+        data = json.loads((m / f"probe_{side}.json").read_text())
+        _write(m / f"probe_{side}.json", {**data, "benchmark": "ifeval"})
+    s = summarize(m, 0.25, "full")
+    assert s["probe"]["label"] == "IFEval prompt-level strict accuracy"
