@@ -15,6 +15,7 @@ from voc.core.files import read_jsonl, write_jsonl
 from voc.core.params import load_params
 from voc.data.decontam import decontaminate
 from voc.data.decontam_sets import load_test_sets
+from voc.eval.ifeval import load_ifeval
 
 
 @click.command()
@@ -31,10 +32,14 @@ from voc.data.decontam_sets import load_test_sets
 @click.option("--hits", "hits_path", default="metrics/decontam_hits.csv", show_default=True)
 def main(params_path: str, train: str, voc_test: str, mmlu_test: str, tasks: str, probe: str, out: str,
          report: str, hits_path: str) -> None:
-    """Drop or refuse training rows that overlap the VOC, MMLU, task-suite or probe test sets."""
+    """Drop or refuse training rows that overlap the VOC, MMLU, task-suite or probe test sets (and IFEval's
+    prompts, all of them, where probe.ifeval points at it)."""
     try:
-        cfg = load_params(params_path, "decontam").decontam
+        p = load_params(params_path, "decontam", "probe")
+        cfg, ifeval = p.decontam, p.probe.ifeval
         test_sets = load_test_sets(voc_test, mmlu_test, tasks, probe)
+        if ifeval.source:
+            test_sets["ifeval"] = [row["prompt"] for row in load_ifeval(ifeval.source, ifeval.revision)]
         kept, summary, hits = decontaminate(read_jsonl(train), test_sets, cfg.ngram, cfg.action, report, hits_path)
     except VocError as e:
         click.echo(f"decontam: {e}", err=True)

@@ -178,8 +178,10 @@ def stage_files(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-def _run_stage(f: dict[str, Path], train: list[dict], action: str) -> object:
-    f["params"].write_text(f"decontam:\n  action: {action}\n  ngram: 13\n")
+def _run_stage(f: dict[str, Path], train: list[dict], action: str, ifeval: Path | None = None) -> object:
+    f["params"].write_text(f"decontam:\n  action: {action}\n  ngram: 13\n"
+                           f"probe:\n  path: {f['probe']}\n  max_new_tokens: 8\n  batch_size: 1\n"
+                           f"  ifeval: {{source: {json.dumps(str(ifeval)) if ifeval else 'null'}}}\n")
     train_path = _write_jsonl(f["voc"].parent / "train.jsonl", train)
     args = ["--params", f["params"], "--train", train_path, "--voc-test", f["voc"], "--mmlu-test", f["mmlu"],
             "--tasks", f["ge"], "--probe", f["probe"], "--out", f["out"], "--report", f["report"],
@@ -239,3 +241,19 @@ def test_load_test_sets_refuses_an_empty_tasks_folder(stage_files: dict[str, Pat
         task.unlink()
     with pytest.raises(InputError, match="no task file"):
         load_test_sets(stage_files["voc"], stage_files["mmlu"], stage_files["ge"], stage_files["probe"])
+
+
+IFEVAL_PROMPT = ("Write a short story about a lighthouse keeper who finds a message in a bottle, "
+                 "and do not use any commas in your reply.")
+
+
+def test_stage_checks_ifeval_prompts_where_the_probe_runs_ifeval(stage_files: dict[str, Path]) -> None:
+    ifeval = _write_jsonl(stage_files["voc"].parent / "ifeval.jsonl", [
+        {"key": 7, "prompt": IFEVAL_PROMPT, "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]}])
+    train = CLEAN + [row("synth-1", "synth", IFEVAL_PROMPT)]
+    assert _run_stage(stage_files, train, "fail").exit_code == 0  # not checked unless probe.ifeval is set
+    result = _run_stage(stage_files, train, "drop", ifeval)
+    assert result.exit_code == 0, result.output
+    report = json.loads(stage_files["report"].read_text())
+    assert report["test_items"]["ifeval"] == 1 and report["hits"]["ifeval"]["exact"] == 1
+    assert "synth-1" not in stage_files["out"].read_text()
