@@ -75,7 +75,8 @@ def normalize(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).lower().translate(_STRIP).split())
 
 
-def _ngrams(words: Sequence[str], n: int) -> Iterator[str]:
+def ngrams(words: Sequence[str], n: int) -> Iterator[str]:
+    """Word n-grams, in order (none for fewer than n words)."""
     for i in range(len(words) - n + 1):
         yield " ".join(words[i : i + n])
 
@@ -109,14 +110,14 @@ class TestIndex:
         words = norm.split()
         if len(words) >= MIN_CONTAINED_WORDS:
             self.prefix[" ".join(words[:MIN_CONTAINED_WORDS])].append(key)
-        for gram in set(_ngrams(words, self.n)):
+        for gram in set(ngrams(words, self.n)):
             self.grams[hash(gram)].append(key)
 
     def exact_hits(self, unit: str) -> dict[tuple[str, int], str]:
         """Test items equal to the unit, or (if long enough) contained in it."""
         found = {key: self.items[key] for key in self.exact.get(unit, ())}
         words = unit.split()
-        for start in _ngrams(words, MIN_CONTAINED_WORDS):
+        for start in ngrams(words, MIN_CONTAINED_WORDS):
             for key in self.prefix.get(start, ()):
                 if key not in found and _contains(unit, self.items[key]):
                     found[key] = self.items[key]
@@ -125,7 +126,7 @@ class TestIndex:
     def ngram_hits(self, unit: str) -> dict[tuple[str, int], str]:
         """Test items sharing an n-gram with the unit; each hash hit is verified against the item's text."""
         found: dict[tuple[str, int], str] = {}
-        for gram in _ngrams(unit.split(), self.n):
+        for gram in ngrams(unit.split(), self.n):
             for key in self.grams.get(hash(gram), ()):
                 if key not in found and _contains(self.items[key], gram):
                     found[key] = gram
@@ -224,7 +225,7 @@ def decontaminate(
 def _shingles(norm: str, n: int) -> frozenset[str]:
     """Word n-gram shingles; a text shorter than n words is one shingle (so it only matches itself)."""
     words = norm.split()
-    return frozenset(_ngrams(words, n)) if len(words) >= n else frozenset([norm])
+    return frozenset(ngrams(words, n)) if len(words) >= n else frozenset([norm])
 
 
 def split_overlap(

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from voc.core.schema_replay import SynthFilters
-from voc.data.decontam import normalize
+from voc.data.decontam import ngrams, normalize
 
 # Every filter, in the order a pair meets them (the first failing one is the one counted).
 REQUEST_FILTERS = ("request_unterminated", "request_too_short", "request_too_long", "request_repetitive",
@@ -30,7 +30,7 @@ LSH_MAX = 0.9  # the highest threshold the LSH itself runs at; candidates are co
 
 def shingles(words: list[str], n: int = SHINGLE) -> list[str]:
     """Word n-grams; a text shorter than n words is its own single shingle."""
-    return [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)] or [" ".join(words)]
+    return list(ngrams(words, n)) or [" ".join(words)]
 
 
 def repeated_share(words: list[str]) -> float:

@@ -17,7 +17,6 @@ from tqdm.auto import tqdm
 
 from voc.core.errors import VocError
 from voc.core.taxonomy import Taxonomy
-from voc.model.constrained import TaxonomyConstraint
 from voc.model.decode import generate_shared_prefix
 from voc.model.loading import load_model, pick_device
 from voc.model.prefix import supports_shared_prefix
@@ -117,14 +116,17 @@ def generate_with_hits(model, tokenizer, prompts: Sequence[str], max_new_tokens:
     check_context(model, ids, max_new_tokens)
     if not ids:
         return [], []
-    hook = None
+    hook, shared = None, supports_shared_prefix(model)
     if constrain is not None:
-        if not supports_shared_prefix(model):
+        # imported here: llguidance (and the torch._dynamo it pulls in) costs seconds, and most generation is free
+        from voc.model.constrained import TaxonomyConstraint
+
+        if not shared:
             raise VocError(f"constrained decoding runs on the shared-prefix decoder, which {type(model).__name__} "
                            "cannot use (sliding window, soft-capping or a custom attention). Fix: set "
                            "eval.constrained: false (voc classify: drop --constrained)")
         hook = TaxonomyConstraint(tokenizer, constrain, max_new_tokens, eos_ids(model))
-    if supports_shared_prefix(model):
+    if shared:
         return generate_shared_prefix(model, tokenizer, ids, max_new_tokens, batch_size, stop_at_array_end,
                                       logits_hook=hook, desc=desc)
     return reference_generate_with_hits(model, tokenizer, prompts, max_new_tokens, batch_size, desc)

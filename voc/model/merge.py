@@ -76,19 +76,20 @@ def _listed(items: list[str]) -> str:
     return ", ".join(items[:SHOWN]) + more
 
 
-def check_compatible(base_dir: str | Path, sft_dir: str | Path) -> dict[str, str]:
-    """The fine-tuned model's weight map, once every tensor matches the base by name and shape.
+def check_compatible(base_dir: str | Path, sft_dir: str | Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The base and fine-tuned weight maps (tensor -> file), once every tensor matches the base by name and shape.
 
     With tied embeddings the output matrix is the input one, so a tied copy (`lm_head.weight`) stored on one side
     only is no mismatch: it is left out and the loader ties it again, to the merged embeddings.
     """
     base_dir, sft_dir = Path(base_dir), Path(sft_dir)
-    if _tied(base_dir) != _tied(sft_dir):
+    base_tied, sft_tied = _tied(base_dir), _tied(sft_dir)
+    if base_tied != sft_tied:
         raise MergeError(str(sft_dir / "config.json"), None,
-                         f"tie_word_embeddings is {_tied(sft_dir)} here but {_tied(base_dir)} in {base_dir}",
+                         f"tie_word_embeddings is {sft_tied} here but {base_tied} in {base_dir}",
                          "merge a fine-tuned model with the base it was trained from")
     base_map, sft_map = weight_map(base_dir), weight_map(sft_dir)
-    if _tied(sft_dir):
+    if sft_tied:
         for extra in (set(base_map) ^ set(sft_map)):
             if extra.endswith("lm_head.weight"):
                 base_map.pop(extra, None)
@@ -107,7 +108,7 @@ def check_compatible(base_dir: str | Path, sft_dir: str | Path) -> dict[str, str
         raise MergeError(str(sft_dir), None, f"{len(bad)} tensors differ in shape from the base: {_listed(bad)}",
                          f"merge a fine-tuned model with the base it was trained from ({base_dir}), e.g. one whose "
                          "vocabulary was not resized")
-    return sft_map
+    return base_map, sft_map
 
 
 def interpolate(base: torch.Tensor, sft: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -130,9 +131,10 @@ def _open_all(model_dir: Path, files: set[str]) -> Iterator[dict]:
         yield {f: stack.enter_context(safe_open(str(model_dir / f), "pt")) for f in files}
 
 
-def _merge_shards(base_dir: Path, sft_dir: Path, out: Path, sft_map: dict[str, str], alpha: float) -> None:
+def _merge_shards(base_dir: Path, sft_dir: Path, out: Path, maps: tuple[dict[str, str], dict[str, str]],
+                  alpha: float) -> None:
     """One output file per fine-tuned file (a shard's tensors are held in memory once, not the whole model)."""
-    base_map = weight_map(base_dir)
+    base_map, sft_map = maps
     with _open_all(base_dir, {base_map[k] for k in sft_map}) as base_files:
         for f in sorted(set(sft_map.values())):
             with safe_open(str(sft_dir / f), "pt") as s:
@@ -152,8 +154,9 @@ def merge_models(base_dir: str | Path, sft_dir: str | Path, out_dir: str | Path,
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     base_dir, sft_dir = Path(base_dir), Path(sft_dir)
-    sft_map = check_compatible(base_dir, sft_dir)
-    weights = set(sft_map.values()) | {INDEX}
+    maps = check_compatible(base_dir, sft_dir)
+    sft_map = maps[1]
+    weights = set(sft_map.values())  # the index (if sharded) is copied with the other files
     with atomic_path(out_dir) as tmp:
         if alpha == 1:  # the fine-tuned model itself: a plain copy, byte for byte
             shutil.copytree(sft_dir, tmp)
@@ -162,8 +165,6 @@ def merge_models(base_dir: str | Path, sft_dir: str | Path, out_dir: str | Path,
             for p in sft_dir.iterdir():
                 if p.is_file() and p.name not in weights:
                     shutil.copy2(p, tmp / p.name)
-            if (sft_dir / INDEX).is_file():
-                shutil.copy2(sft_dir / INDEX, tmp / INDEX)
-            _merge_shards(base_dir, sft_dir, tmp, sft_map, alpha)
+            _merge_shards(base_dir, sft_dir, tmp, maps, alpha)
     log.info("merged %d tensors with alpha=%s into %s", len(sft_map), alpha, out_dir)
     return {"alpha": alpha, "tensors": len(sft_map), "files": len(set(sft_map.values()))}

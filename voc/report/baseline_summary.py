@@ -17,6 +17,7 @@ from rich.table import Table
 from voc.core.files import read_json
 from voc.core.stats import paired_bootstrap
 from voc.report.compare import ALPHA, MEASURES, N_BOOT, SEED
+from voc.report.summary_table import with_ci
 
 FILE = "baselines.json"
 FIELDS = ("f1", "nova_f1")  # each with its `_ci95` where the scorer gave one
@@ -56,19 +57,11 @@ def baseline_summary(metrics_dir: str | Path) -> dict:
             GAIN: None if sft is None else round(sft - scores[best]["f1"], 4), **paired_gain(m, best)}
 
 
-def _fmt(value: object, ci: object = None) -> str:
-    if not isinstance(value, int | float):
-        return "n/a"
-    if isinstance(ci, dict) and {"lo", "hi"} <= ci.keys():
-        return f"{value:.4f} [{ci['lo']:.4f}, {ci['hi']:.4f}]"
-    return f"{value:.4f}"
-
-
 def print_baselines(s: dict, console: Console | None = None) -> None:
     """A table of the baselines beside SFT's leaf F1 gain over the best of them (nothing without baselines)."""
     if "best_baseline" not in s:
         return
-    gain = _fmt(s[GAIN], s.get(f"{GAIN}_ci95"))
+    gain = with_ci(s[GAIN], s.get(f"{GAIN}_ci95"))
     if s.get(f"{GAIN}_significant") is False:
         gain += " n.s."
     table = Table(title=f"baselines, same test comments and scorer (best: {s['best_baseline']}; SFT leaf F1 - "
@@ -76,5 +69,5 @@ def print_baselines(s: dict, console: Console | None = None) -> None:
     for col in ("baseline", "leaf F1 [95 % CI]", "Nova F1 [95 % CI]"):
         table.add_column(col, justify="right" if col != "baseline" else "left")
     for name, b in s["baselines"].items():
-        table.add_row(name, _fmt(b.get("f1"), b.get("f1_ci95")), _fmt(b.get("nova_f1"), b.get("nova_f1_ci95")))
+        table.add_row(name, with_ci(b.get("f1"), b.get("f1_ci95")), with_ci(b.get("nova_f1"), b.get("nova_f1_ci95")))
     (console or Console()).print(table)

@@ -103,9 +103,11 @@ def compare_table(points: Sequence[Point], verdicts: Sequence[Verdict], rule: De
     return _cells(rows, head)
 
 
-def write_frontier(points: Sequence[Point], skipped: Sequence[str], rule: Decision, out_dir: str | Path) -> Path:
-    """frontier.png, frontier.html and frontier.md, written together into `out_dir` (atomically)."""
-    verdicts = decide(points, rule)
+def write_frontier(points: Sequence[Point], skipped: Sequence[str], rule: Decision, out_dir: str | Path,
+                   verdicts: Sequence[Verdict] | None = None) -> Path:
+    """frontier.png, frontier.html and frontier.md, written together into `out_dir` (atomically); `verdicts` are
+    `decide(points, rule)`, passed in where the caller has them already."""
+    verdicts = decide(points, rule) if verdicts is None else verdicts
     best = next((v.point for v in verdicts if v.status == RECOMMENDED), None)
     gain = f"{rule.gain}_gain"
     panels = {k: plot_rows(points, gain, k, flags, best) for k, flags in fronts(points, gain).items()}
@@ -157,7 +159,7 @@ def frontier_cmd(revs: tuple[str, ...], all_commits: bool, repo: str, params: st
     points, skipped = _read(revs, all_commits, repo)
     verdicts = decide(points, rule)
     click.echo(frontier_table(points, verdicts, f"{rule.gain}_gain") + "\n" + recommendation(verdicts, rule), nl=False)
-    click.echo(f"frontier: {len(points)} experiments -> {write_frontier(points, skipped, rule, out)}")
+    click.echo(f"frontier: {len(points)} experiments -> {write_frontier(points, skipped, rule, out, verdicts)}")
 
 
 @click.command("compare")

@@ -16,9 +16,9 @@ def _num(value: object) -> str:
     return "n/a" if not isinstance(value, int | float) else f"{value:.4f}"
 
 
-def with_ci(value: object, ci: object) -> str:
+def with_ci(value: object, ci: object = None) -> str:
     """`0.2097 [0.1231, 0.2992]`, or the bare number without an interval."""
-    if isinstance(ci, dict) and isinstance(value, int | float):
+    if isinstance(ci, dict) and {"lo", "hi"} <= ci.keys() and isinstance(value, int | float):
         return f"{value:.4f} [{ci['lo']:.4f}, {ci['hi']:.4f}]"
     return _num(value)
 

@@ -11,6 +11,7 @@ import llguidance.hf
 import pytest
 import torch
 
+import voc.model.constrained as constrained_mod
 import voc.model.generate as generate_mod
 from voc.core.errors import VocError
 from voc.core.taxonomy import Taxonomy
@@ -121,7 +122,7 @@ def test_the_constraint_composes_with_the_shared_prefix_cache(sharp_model, share
 
 def test_without_the_constraint_replies_are_the_references(sharp_model, shared_prompts, monkeypatch):
     model, tok = sharp_model
-    monkeypatch.setattr(generate_mod, "TaxonomyConstraint", None)  # never built when not asked for
+    monkeypatch.setattr(constrained_mod, "TaxonomyConstraint", None)  # never built when not asked for
     got = generate_with_hits(model, tok, shared_prompts, 20, batch_size=4, constrain=None)
     assert got == reference_generate_with_hits(model, tok, shared_prompts, 20, batch_size=4)
 
