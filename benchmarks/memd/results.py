@@ -6,6 +6,7 @@ from pathlib import Path
 
 from benchmarks.micro.util import machine
 from voc.core.files import read_json
+from voc.report.frontier_data import freeze_label
 from voc.report.summary import read_summary
 
 COLUMNS = ("run", "replay source", "leaf F1", "Nova F1", "MMLU", "tasks mean", "probe pass", "JSON-valid",
@@ -37,6 +38,7 @@ def collect_run(project: Path, run: dict, wall_s: float, stages: list[str]) -> d
     voc_sft = _maybe(m / "voc_sft.json") or {}
     return {
         "name": run["name"], "mix": run["mix"], "method": run["method"], "source": run["source"],
+        "alpha": float(run.get("alpha", 1.0)), "freeze": run.get("freeze"),
         "wall_s": round(wall_s, 1), "stages_run": stages,
         "summary": read_json(m / "summary.json"),
         "voc_sft": {k: voc_sft.get(k) for k in ("n", "f1", "nova_f1", "json_valid_rate")},
@@ -63,6 +65,13 @@ def base_numbers(runs: list[dict]) -> dict[str, float | None]:
     return {f"{k}_base": read_summary(runs[0]["summary"]).get(f"{k}_base") for k in METRICS}
 
 
+def controls(run: dict) -> str:
+    """The forgetting controls a run set beyond mix and method (`, alpha=0.5, freeze embeddings+layers=10`)."""
+    alpha = run.get("alpha", 1.0)
+    frozen = freeze_label(run.get("freeze"))
+    return (f", alpha={alpha:g}" if alpha != 1.0 else "") + (f", freeze {frozen}" if frozen != "none" else "")
+
+
 def table_rows(runs: list[dict], hw: str) -> list[list[str]]:
     """The base model (from the first run's summary), then each run's fine-tuned model."""
     rows = []
@@ -70,7 +79,7 @@ def table_rows(runs: list[dict], hw: str) -> list[list[str]]:
         rows.append(["base model", "-", *(_fmt(v) for v in base_numbers(runs).values()), "-", hw])
     for r in runs:
         s = read_summary(r["summary"])
-        label = f"{r['name']} ({r['method']}, mix={r['mix']:g})"
+        label = f"{r['name']} ({r['method']}, mix={r['mix']:g}{controls(r)})"
         source = r["source"] if r["mix"] > 0 else "- (customer only)"
         rows.append([label, source, *(_fmt(s.get(f"{k}_sft")) for k in METRICS), _duration(r["wall_s"]), hw])
     return rows

@@ -65,7 +65,8 @@ def select_runs(bench: dict, names: str | None) -> list[dict]:
 def exp_run(project: Path, params: dict, run: dict, log: Path) -> tuple[float, list[str]]:
     """Write the run's params and `dvc exp run -S mix=.. -S sft.method=..`; return wall seconds and stages run."""
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    cmd = ["dvc", "exp", "run", "-n", run["name"], "-S", f"mix={run['mix']}", "-S", f"sft.method={run['method']}"]
+    cmd = ["dvc", "exp", "run", "-n", run["name"], "-S", f"mix={run['mix']}", "-S", f"sft.method={run['method']}",
+           "-S", f"merge.alpha={float(run.get('alpha', 1.0))}"]
     start = time.perf_counter()
     out = sh(cmd, project, log)
     return time.perf_counter() - start, ran_stages(out)

@@ -104,11 +104,17 @@ def profile_params(bench: dict, profile: str, model: str | None) -> dict:
 
 
 def run_params(base: dict, bench: dict, run: dict, shared: Path = SHARED) -> dict:
-    """One run's params: mix, SFT method and replay source series."""
+    """One run's params: mix, SFT method, replay source series, and the forgetting controls a run may set:
+    `alpha` (merge.alpha, default 1 = the fine-tuned model) and `freeze` (over sft.freeze). A source series with
+    a `synth` source also sets replay.synth from the benchmark's `synth` block, so only those runs synthesise."""
     p = copy.deepcopy(base)
     p["mix"] = float(run["mix"])
     p["sft"]["method"] = run["method"]
+    p["merge"]["alpha"] = float(run.get("alpha", 1.0))
+    p["sft"]["freeze"] = deep_merge(p["sft"].get("freeze") or {}, run.get("freeze") or {})
     p["replay"]["sources"] = resolve_sources(bench["sources"][run["source"]], shared)
+    if any(src.get("kind") == "synth" for src in p["replay"]["sources"]):
+        p["replay"]["synth"] = copy.deepcopy(bench["synth"])
     ifeval = p["probe"].get("ifeval") or {}
     if ifeval.get("source"):  # IFEval from ../shared is read in place too
         ifeval["source"] = resolve_sources([{"path": ifeval["source"]}], shared)[0]["path"]
