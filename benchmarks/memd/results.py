@@ -91,6 +91,55 @@ def markdown_table(runs: list[dict], hw: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+INTERVAL_COLUMNS = ("run", "leaf F1 [95 % CI]", "Δ leaf F1 vs base (p)", "vs best baseline (p)",
+                    "instruction pass [95 % CI]", "Δ instruction pass (p)", "general retention [95 % CI] (p)")
+
+
+def _ci(value: float | None, ci: dict | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" + (f" [{ci['lo']:.3f}, {ci['hi']:.3f}]" if ci else "")
+
+
+def _delta(block: dict | None) -> str:
+    """A paired difference as 'Δ [lo, hi] (p)', marked n.s. when the interval holds 0."""
+    if not block or block.get("delta") is None:
+        return "-"
+    ci, p = block.get("ci95"), block.get("p_value")
+    mark = "" if block.get("significant") else " n.s."
+    return f"{block['delta']:+.3f}" + (f" [{ci['lo']:+.3f}, {ci['hi']:+.3f}]" if ci else "") + \
+        (f" (p {p:.3f}{mark})" if p is not None else "")
+
+
+def interval_rows(runs: list[dict]) -> list[list[str]]:
+    """Base, then each run: the decision numbers with their 95 % intervals and paired tests (issue 13)."""
+    if not runs:
+        return []
+    first = runs[0]["summary"]
+    rows = [["base model", _ci(first["f1"]["base"], first["f1"].get("base_ci95")), "-", "-",
+             _ci(first["probe"]["base"], first["probe"].get("base_ci95")), "-", "-"]]
+    for r in runs:
+        s, gr = r["summary"], r["summary"].get("general_retention") or {}
+        best = {"delta": s.get("gain_over_best_baseline"), "ci95": s.get("gain_over_best_baseline_ci95"),
+                "p_value": s.get("gain_over_best_baseline_p_value"),
+                "significant": s.get("gain_over_best_baseline_significant")}
+        retention = _ci(gr.get("value"), gr.get("ci95")) + (f" (p {gr['p_value']:.3f})" if gr.get("p_value")
+                                                             is not None else "")
+        rows.append([f"{r['name']} ({r['method']}, mix={r['mix']:g}{controls(r)})",
+                     _ci(s["f1"]["sft"], s["f1"].get("sft_ci95")), _delta(s["f1"]),
+                     f"{s.get('best_baseline') or '-'} {_delta(best)}",
+                     _ci(s["probe"]["sft"], s["probe"].get("sft_ci95")), _delta(s["probe"]), retention])
+    return rows
+
+
+def interval_table(runs: list[dict]) -> str:
+    """The decision table: every number with its interval; empty for results from before the intervals."""
+    if not runs or not isinstance(runs[0]["summary"].get("f1"), dict):
+        return ""
+    lines = ["| " + " | ".join(INTERVAL_COLUMNS) + " |", "|" + "---|" * len(INTERVAL_COLUMNS)]
+    return "\n" + "\n".join(lines + ["| " + " | ".join(row) + " |" for row in interval_rows(runs)]) + "\n"
+
+
 def markdown_report(results: dict) -> str:
     """The table plus what produced it: profile, subsample, commands."""
     s = results["sample"]
@@ -102,7 +151,7 @@ def markdown_report(results: dict) -> str:
             wall_note(results), *session_notes(results), "", ""]
     table = markdown_table(results["runs"], results["hardware"])
     failed = "".join(f"\n- FAILED {f['name']}: {f['error']} (log: {f['log']})" for f in results.get("failed", []))
-    return "\n".join(head) + table + "".join(share_notes(results["runs"])) + failed
+    return "\n".join(head) + table + interval_table(results["runs"]) + "".join(share_notes(results["runs"])) + failed
 
 
 def wall_note(results: dict) -> str:

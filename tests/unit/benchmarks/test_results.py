@@ -67,3 +67,27 @@ def test_results_of_before_the_rename_still_read_and_merge():
     with pytest.raises(ValueError, match="base model's numbers differ"):
         new_run["summary"]["tasks_base"] = 0.41
         merge_sessions(old, session("ccccccc3", [new_run]), ORDER)
+
+
+def test_interval_table_reports_each_number_with_its_interval_and_paired_test():
+    block = {"base": 0.1, "sft": 0.4, "base_ci95": {"lo": 0.05, "hi": 0.15}, "sft_ci95": {"lo": 0.35, "hi": 0.45},
+             "delta": 0.3, "ci95": {"lo": 0.25, "hi": 0.35}, "p_value": 0.0, "significant": True}
+    probe = {**block, "base": 0.3, "sft": 0.25, "delta": -0.05, "ci95": {"lo": -0.1, "hi": 0.01},
+             "p_value": 0.2, "significant": False}
+    r = run("mix0.1-alpha0.7", 0.1, 0.4)
+    r.update(alpha=0.7, freeze={"embeddings": True, "layers": 2})
+    r["summary"].update(f1=block, probe=probe, best_baseline="tfidf", gain_over_best_baseline=0.1,
+                        gain_over_best_baseline_ci95={"lo": 0.02, "hi": 0.2}, gain_over_best_baseline_p_value=0.01,
+                        gain_over_best_baseline_significant=True,
+                        general_retention={"value": 0.9, "ci95": {"lo": 0.8, "hi": 1.0}, "p_value": 0.04})
+    text = markdown_report(session("c", [r]))
+    row = next(line for line in text.splitlines() if line.startswith("| mix0.1-alpha0.7") and "[" in line)
+    assert "alpha=0.7, freeze embeddings+layers=2" in row
+    assert "0.400 [0.350, 0.450]" in row and "+0.300 [+0.250, +0.350] (p 0.000)" in row
+    assert "tfidf +0.100 [+0.020, +0.200] (p 0.010)" in row
+    assert "-0.050 [-0.100, +0.010] (p 0.200 n.s.)" in row and "0.900 [0.800, 1.000] (p 0.040)" in row
+    assert "| base model | 0.100 [0.050, 0.150] |" in text
+
+
+def test_interval_table_is_left_out_for_results_from_before_the_intervals():
+    assert "[95 % CI]" not in markdown_report(session("c", [run("mix0", 0.0, 0.4)]))
