@@ -15,8 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voc.core.files import read_json
-from voc.core.stats import paired_bootstrap
-from voc.report.compare import ALPHA, MEASURES, N_BOOT, SEED
+from voc.report.compare import MEASURES, paired_difference
 from voc.report.summary_table import with_ci
 
 FILE = "baselines.json"
@@ -33,10 +32,9 @@ def paired_gain(metrics_dir: Path, best: str) -> dict:
     if not common:
         return {}
     b, s, statistic = BASELINE_ITEMS.encode([base[k] for k in common], [sft[k] for k in common])
-    diff = paired_bootstrap(s, b, statistic, N_BOOT, SEED)
-    return {GAIN: round(diff["delta"], 4), f"{GAIN}_ci95": {"lo": round(diff["ci95"][0], 4),
-                                                           "hi": round(diff["ci95"][1], 4)},
-            f"{GAIN}_p_value": round(diff["p_value"], 4), f"{GAIN}_significant": diff["p_value"] < ALPHA}
+    diff = paired_difference(s, b, statistic)
+    return {GAIN: diff["delta"], f"{GAIN}_ci95": diff["ci95"], f"{GAIN}_p_value": diff["p_value"],
+            f"{GAIN}_significant": diff["significant"]}
 
 
 def baseline_summary(metrics_dir: str | Path) -> dict:

@@ -107,6 +107,13 @@ def paired(measure: Measure, metrics_dir: Path) -> tuple[np.ndarray, np.ndarray,
     return measure.encode([base[k] for k in common], [sft[k] for k in common])
 
 
+def paired_difference(new: np.ndarray, old: np.ndarray, statistic: Callable) -> dict:
+    """new - old on the same items by a paired bootstrap: `{delta, ci95: {lo, hi}, p_value, significant}`."""
+    diff = paired_bootstrap(new, old, statistic, N_BOOT, SEED)
+    return {"delta": round(diff["delta"], 4), "ci95": _interval(diff["ci95"]), "p_value": round(diff["p_value"], 4),
+            "significant": diff["p_value"] < ALPHA}
+
+
 def compare(measure: Measure, metrics_dir: Path, known: dict | None = None) -> dict:
     """`{base_ci95, sft_ci95, delta, ci95, p_value, significant, n}` from the paired per-item outcomes, or {}.
     A side whose interval is `known` (from its metrics file) is not bootstrapped again."""
@@ -114,11 +121,9 @@ def compare(measure: Measure, metrics_dir: Path, known: dict | None = None) -> d
     if found is None or not len(found[0]):
         return {}
     base, sft, statistic = found
-    diff = paired_bootstrap(sft, base, statistic, N_BOOT, SEED)
     out = {f"{side}_ci95": (known or {}).get(side) or _interval(bootstrap_ci(items, statistic, N_BOOT, SEED))
            for side, items in (("base", base), ("sft", sft))}
-    return {**out, "delta": round(diff["delta"], 4), "ci95": _interval(diff["ci95"]),
-            "p_value": round(diff["p_value"], 4), "significant": diff["p_value"] < ALPHA, "n": len(base)}
+    return {**out, **paired_difference(sft, base, statistic), "n": len(base)}
 
 
 def chance_flag(ci: dict | None, chance: float | None) -> str | None:
