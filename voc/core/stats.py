@@ -20,6 +20,8 @@ from scipy.stats import binomtest, bootstrap
 
 Statistic = Callable[[np.ndarray], np.ndarray]
 LEVEL = 0.95
+N_BOOT = 1000  # resamples of every bootstrap in the project: one place, so intervals agree
+SEED = 0  # fixed: the same items always give the same interval
 BATCH = 100  # resamples per vectorised call: bounds memory at BATCH x n items (MMLU has 14,042)
 
 
@@ -63,8 +65,8 @@ def _interval(res: object) -> list[float]:
     return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
 
 
-def bootstrap_ci(items: Sequence | np.ndarray, statistic: Statistic, n_boot: int = 1000,
-                 seed: int = 0) -> list[float]:
+def bootstrap_ci(items: Sequence | np.ndarray, statistic: Statistic, n_boot: int = N_BOOT,
+                 seed: int = SEED) -> list[float]:
     """95 % percentile-bootstrap interval `[lo, hi]` of `statistic` over `items` (resampled with replacement).
 
     Seeded, so a rerun on the same items gives the same interval. Fewer than two items cannot be resampled into
@@ -76,8 +78,8 @@ def bootstrap_ci(items: Sequence | np.ndarray, statistic: Statistic, n_boot: int
     return _interval(_resampled(arr, statistic, n_boot, seed)[1])
 
 
-def bootstrap_distribution(items: Sequence | np.ndarray, statistic: Statistic, n_boot: int = 1000,
-                           seed: int = 0) -> np.ndarray:
+def bootstrap_distribution(items: Sequence | np.ndarray, statistic: Statistic, n_boot: int = N_BOOT,
+                           seed: int = SEED) -> np.ndarray:
     """The `n_boot` resampled values of `statistic` (seeded), for a statistic combined across item sets, such as
     a mean of ratios over several benchmarks, each resampled on its own."""
     arr = np.asarray(items)
@@ -87,7 +89,7 @@ def bootstrap_distribution(items: Sequence | np.ndarray, statistic: Statistic, n
 
 
 def paired_bootstrap(items_a: Sequence | np.ndarray, items_b: Sequence | np.ndarray, statistic: Statistic,
-                     n_boot: int = 1000, seed: int = 0) -> dict:
+                     n_boot: int = N_BOOT, seed: int = SEED) -> dict:
     """`{"delta", "ci95", "p_value"}` of statistic(a) - statistic(b) on the same items, resampled together.
 
     Item i of `items_a` and of `items_b` must be the same item (same comment, same question). The two-sided

@@ -13,9 +13,6 @@ from voc.core.files import read_jsonl
 from voc.core.stats import bootstrap_ci, mean_of_group_means, proportion_fields
 from voc.model.loglik import loglikelihoods
 
-N_BOOT = 1000
-SEED = 0  # fixed: the same outcomes always give the same interval
-
 
 def requests_for(row: dict) -> list[tuple[str, str]]:
     """One (context, continuation) per choice; Winogrande rows vary the context instead of the continuation."""
@@ -89,7 +86,7 @@ def evaluate_tasks(model, tok, data_dir: str | Path, tasks: Sequence[str], limit
         items += [{"task": key, "id": r["id"], "correct": r[metric]} for r in rows]
     out["mean"] = float(np.mean(headline)) if headline else None
     if headline:
-        lo, hi = bootstrap_ci(task_scores(items), mean_of_group_means(len(tasks)), N_BOOT, SEED)
+        lo, hi = bootstrap_ci(task_scores(items), mean_of_group_means(len(tasks)))
         out["mean_ci95"] = {"lo": lo, "hi": hi}
     return out, items
 

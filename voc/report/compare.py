@@ -15,11 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from voc.core.files import read_jsonl
-from voc.core.stats import bootstrap_ci, bootstrap_distribution, mean_of_group_means, paired_bootstrap
+from voc.core.stats import (
+    N_BOOT,
+    SEED,
+    bootstrap_ci,
+    bootstrap_distribution,
+    mean_of_group_means,
+    paired_bootstrap,
+)
 from voc.eval.scoring.intervals import encode_pairs, micro_f1, weighted_f1
 
-N_BOOT = 1000
-SEED = 0
 ALPHA = 0.05  # a difference with p >= ALPHA is marked not significant
 SIDES = ("base", "sft")
 AT_CHANCE = "at chance: cannot show forgetting"

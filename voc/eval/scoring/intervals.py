@@ -17,9 +17,6 @@ from voc.core.stats import bootstrap_ci
 from voc.eval.scoring.nova import comment_pairs
 from voc.eval.scoring.sets import ancestor_labels, as_segments, labels_at
 
-N_BOOT = 1000
-SEED = 0  # fixed: the same predictions always give the same interval
-
 
 def set_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> list[list[int]]:
     """Per comment, [tp, fp, fn] of its predicted label set against its gold set."""
@@ -103,8 +100,8 @@ def f1_intervals(outcomes: Sequence[dict]) -> dict:
     (pairs,), n_classes = encode_pairs([o["nova"] for o in outcomes])
     levels = list(outcomes[0]["levels"]) if outcomes else []
     return {
-        "f1": _ci(bootstrap_ci(counts("leaf"), micro_f1, N_BOOT, SEED)),
-        "nova_f1": _ci(bootstrap_ci(pairs, weighted_f1(n_classes), N_BOOT, SEED)),
-        "hierarchical": _ci(bootstrap_ci(counts("hierarchical"), micro_f1, N_BOOT, SEED)),
-        "levels": {key: _ci(bootstrap_ci(counts("levels", key), micro_f1, N_BOOT, SEED)) for key in levels},
+        "f1": _ci(bootstrap_ci(counts("leaf"), micro_f1)),
+        "nova_f1": _ci(bootstrap_ci(pairs, weighted_f1(n_classes))),
+        "hierarchical": _ci(bootstrap_ci(counts("hierarchical"), micro_f1)),
+        "levels": {key: _ci(bootstrap_ci(counts("levels", key), micro_f1)) for key in levels},
     }
