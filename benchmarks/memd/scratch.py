@@ -105,8 +105,9 @@ def profile_params(bench: dict, profile: str, model: str | None) -> dict:
 
 def run_params(base: dict, bench: dict, run: dict, shared: Path = SHARED) -> dict:
     """One run's params: mix, SFT method, replay source series, and the forgetting controls a run may set:
-    `alpha` (merge.alpha, default 1 = the fine-tuned model) and `freeze` (over sft.freeze). A source series with
-    a `synth` source also sets replay.synth from the benchmark's `synth` block, so only those runs synthesise."""
+    `alpha` (merge.alpha, default 1 = the fine-tuned model), `freeze` (over sft.freeze) and `params` (any other
+    overrides, merged last). A source series with a `synth` source also sets replay.synth from the benchmark's
+    `synth` block, so only those runs synthesise."""
     p = copy.deepcopy(base)
     p["mix"] = float(run["mix"])
     p["sft"]["method"] = run["method"]
@@ -118,7 +119,7 @@ def run_params(base: dict, bench: dict, run: dict, shared: Path = SHARED) -> dic
     ifeval = p["probe"].get("ifeval") or {}
     if ifeval.get("source"):  # IFEval from ../shared is read in place too
         ifeval["source"] = resolve_sources([{"path": ifeval["source"]}], shared)[0]["path"]
-    return p
+    return deep_merge(p, run.get("params") or {})  # a run's own overrides, e.g. a longer-example budget
 
 
 def copy_files(dest: Path) -> None:

@@ -39,3 +39,5 @@ def test_run_params_apply_alpha_freeze_and_synth_only_where_a_run_sets_them():
     assert synth["replay"]["synth"]["n"] == bench["synth"]["n"]
     assert [s["kind"] for s in synth["replay"]["sources"]] == ["synth"]
     assert base["eval"]["limit"] is None and base["probe"]["ifeval"]["limit"] == 200
+    assert plain["sft"]["max_truncated_share"] == base["sft"]["max_truncated_share"]
+    assert run_params(base, bench, runs["lima-mix0.25"])["sft"]["max_truncated_share"] == 0.05  # its own params
