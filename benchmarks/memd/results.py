@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.memd.scratch import run_alpha
 from benchmarks.micro.util import machine
 from voc.core.files import read_json
 from voc.report.frontier_data import freeze_label
 from voc.report.summary import read_summary
+from voc.report.summary_table import with_ci
 
 COLUMNS = ("run", "replay source", "leaf F1", "Nova F1", "MMLU", "tasks mean", "probe pass", "JSON-valid",
            "wall time", "hardware")
@@ -38,7 +40,7 @@ def collect_run(project: Path, run: dict, wall_s: float, stages: list[str]) -> d
     voc_sft = _maybe(m / "voc_sft.json") or {}
     return {
         "name": run["name"], "mix": run["mix"], "method": run["method"], "source": run["source"],
-        "alpha": float(run.get("alpha", 1.0)), "freeze": run.get("freeze"),
+        "alpha": run_alpha(run), "freeze": run.get("freeze"),
         "wall_s": round(wall_s, 1), "stages_run": stages,
         "summary": read_json(m / "summary.json"),
         "voc_sft": {k: voc_sft.get(k) for k in ("n", "f1", "nova_f1", "json_valid_rate")},
@@ -67,7 +69,7 @@ def base_numbers(runs: list[dict]) -> dict[str, float | None]:
 
 def controls(run: dict) -> str:
     """The forgetting controls a run set beyond mix and method (`, alpha=0.5, freeze embeddings+layers=10`)."""
-    alpha = run.get("alpha", 1.0)
+    alpha = run_alpha(run)
     frozen = freeze_label(run.get("freeze"))
     return (f", alpha={alpha:g}" if alpha != 1.0 else "") + (f", freeze {frozen}" if frozen != "none" else "")
 
@@ -95,12 +97,6 @@ INTERVAL_COLUMNS = ("run", "leaf F1 [95 % CI]", "Δ leaf F1 vs base (p)", "vs be
                     "instruction pass [95 % CI]", "Δ instruction pass (p)", "general retention [95 % CI] (p)")
 
 
-def _ci(value: float | None, ci: dict | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.3f}" + (f" [{ci['lo']:.3f}, {ci['hi']:.3f}]" if ci else "")
-
-
 def _delta(block: dict | None) -> str:
     """A paired difference as 'Δ [lo, hi] (p)', marked n.s. when the interval holds 0."""
     if not block or block.get("delta") is None:
@@ -116,19 +112,19 @@ def interval_rows(runs: list[dict]) -> list[list[str]]:
     if not runs:
         return []
     first = runs[0]["summary"]
-    rows = [["base model", _ci(first["f1"]["base"], first["f1"].get("base_ci95")), "-", "-",
-             _ci(first["probe"]["base"], first["probe"].get("base_ci95")), "-", "-"]]
+    rows = [["base model", with_ci(first["f1"]["base"], first["f1"].get("base_ci95"), 3), "-", "-",
+             with_ci(first["probe"]["base"], first["probe"].get("base_ci95"), 3), "-", "-"]]
     for r in runs:
         s, gr = r["summary"], r["summary"].get("general_retention") or {}
         best = {"delta": s.get("gain_over_best_baseline"), "ci95": s.get("gain_over_best_baseline_ci95"),
                 "p_value": s.get("gain_over_best_baseline_p_value"),
                 "significant": s.get("gain_over_best_baseline_significant")}
-        retention = _ci(gr.get("value"), gr.get("ci95")) + (f" (p {gr['p_value']:.3f})" if gr.get("p_value")
+        retention = with_ci(gr.get("value"), gr.get("ci95"), 3) + (f" (p {gr['p_value']:.3f})" if gr.get("p_value")
                                                              is not None else "")
         rows.append([f"{r['name']} ({r['method']}, mix={r['mix']:g}{controls(r)})",
-                     _ci(s["f1"]["sft"], s["f1"].get("sft_ci95")), _delta(s["f1"]),
+                     with_ci(s["f1"]["sft"], s["f1"].get("sft_ci95"), 3), _delta(s["f1"]),
                      f"{s.get('best_baseline') or '-'} {_delta(best)}",
-                     _ci(s["probe"]["sft"], s["probe"].get("sft_ci95")), _delta(s["probe"]), retention])
+                     with_ci(s["probe"]["sft"], s["probe"].get("sft_ci95"), 3), _delta(s["probe"]), retention])
     return rows
 
 

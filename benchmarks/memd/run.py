@@ -32,6 +32,7 @@ from benchmarks.memd.scratch import (
     load_comments,
     make_project,
     profile_params,
+    run_alpha,
     run_params,
     sh,
     split_sample,
@@ -66,7 +67,7 @@ def exp_run(project: Path, params: dict, run: dict, log: Path) -> tuple[float, l
     """Write the run's params and `dvc exp run -S mix=.. -S sft.method=..`; return wall seconds and stages run."""
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     cmd = ["dvc", "exp", "run", "-n", run["name"], "-S", f"mix={run['mix']}", "-S", f"sft.method={run['method']}",
-           "-S", f"merge.alpha={float(run.get('alpha', 1.0))}"]
+           "-S", f"merge.alpha={run_alpha(run)}"]
     start = time.perf_counter()
     out = sh(cmd, project, log)
     return time.perf_counter() - start, ran_stages(out)
@@ -110,7 +111,7 @@ def head_commit() -> str:
 def frontier_from_results(results: dict, work: Path, out_dir: Path) -> str | None:
     """The frontier drawn from the collected runs, with the writer `voc frontier` uses (no DVC needed)."""
     rev = results.get("executor", "dvc")
-    points = [Point(r["name"], rev, r["mix"], r["method"], (r["source"],), alpha=r.get("alpha", 1.0),
+    points = [Point(r["name"], rev, r["mix"], r["method"], (r["source"],), alpha=run_alpha(r),
                     freeze=freeze_label(r.get("freeze")), metrics=summary_metrics(r["summary"]))
               for r in results["runs"]]
     if not points:

@@ -103,6 +103,11 @@ def profile_params(bench: dict, profile: str, model: str | None) -> dict:
     return params
 
 
+def run_alpha(run: dict) -> float:
+    """A run's merge.alpha: 1 (the fine-tuned model itself) unless the run sets `alpha`."""
+    return float(run.get("alpha", 1.0))
+
+
 def run_params(base: dict, bench: dict, run: dict, shared: Path = SHARED) -> dict:
     """One run's params: mix, SFT method, replay source series, and the forgetting controls a run may set:
     `alpha` (merge.alpha, default 1 = the fine-tuned model), `freeze` (over sft.freeze) and `params` (any other
@@ -111,7 +116,7 @@ def run_params(base: dict, bench: dict, run: dict, shared: Path = SHARED) -> dic
     p = copy.deepcopy(base)
     p["mix"] = float(run["mix"])
     p["sft"]["method"] = run["method"]
-    p["merge"]["alpha"] = float(run.get("alpha", 1.0))
+    p["merge"]["alpha"] = run_alpha(run)
     p["sft"]["freeze"] = deep_merge(p["sft"].get("freeze") or {}, run.get("freeze") or {})
     p["replay"]["sources"] = resolve_sources(bench["sources"][run["source"]], shared)
     if any(src.get("kind") == "synth" for src in p["replay"]["sources"]):

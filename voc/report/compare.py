@@ -16,7 +16,6 @@ import numpy as np
 
 from voc.core.files import read_jsonl
 from voc.core.stats import (
-    N_BOOT,
     SEED,
     bootstrap_ci,
     bootstrap_distribution,
@@ -114,7 +113,7 @@ def paired(measure: Measure, metrics_dir: Path) -> tuple[np.ndarray, np.ndarray,
 
 def paired_difference(new: np.ndarray, old: np.ndarray, statistic: Callable) -> dict:
     """new - old on the same items by a paired bootstrap: `{delta, ci95: {lo, hi}, p_value, significant}`."""
-    diff = paired_bootstrap(new, old, statistic, N_BOOT, SEED)
+    diff = paired_bootstrap(new, old, statistic)
     return {"delta": round(diff["delta"], 4), "ci95": _interval(diff["ci95"]), "p_value": round(diff["p_value"], 4),
             "significant": diff["p_value"] < ALPHA}
 
@@ -126,7 +125,7 @@ def compare(measure: Measure, metrics_dir: Path, known: dict | None = None) -> d
     if found is None or not len(found[0]):
         return {}
     base, sft, statistic = found
-    out = {f"{side}_ci95": (known or {}).get(side) or _interval(bootstrap_ci(items, statistic, N_BOOT, SEED))
+    out = {f"{side}_ci95": (known or {}).get(side) or _interval(bootstrap_ci(items, statistic))
            for side, items in (("base", base), ("sft", sft))}
     return {**out, **paired_difference(sft, base, statistic), "n": len(base)}
 
@@ -153,7 +152,7 @@ def ratio_distribution(measure: Measure, metrics_dir: Path, seed: int) -> np.nda
             out = np.asarray(num, dtype=float) / den
         return np.where(np.isnan(out), 1.0, out)
 
-    return bootstrap_distribution(np.stack([sft, base], axis=1), ratio, N_BOOT, seed)
+    return bootstrap_distribution(np.stack([sft, base], axis=1), ratio, seed=seed)
 
 
 def general_retention(entries: dict[str, dict], measures: dict[str, Measure], metrics_dir: Path) -> dict:

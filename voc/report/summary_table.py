@@ -12,15 +12,15 @@ NOT_SIGNIFICANT = "n.s."
 WIDTH = 150
 
 
-def _num(value: object) -> str:
-    return "n/a" if not isinstance(value, int | float) else f"{value:.4f}"
+def _num(value: object, digits: int = 4) -> str:
+    return "n/a" if not isinstance(value, int | float) else f"{value:.{digits}f}"
 
 
-def with_ci(value: object, ci: object = None) -> str:
+def with_ci(value: object, ci: object = None, digits: int = 4) -> str:
     """`0.2097 [0.1231, 0.2992]`, or the bare number without an interval."""
     if isinstance(ci, dict) and {"lo", "hi"} <= ci.keys() and isinstance(value, int | float):
-        return f"{value:.4f} [{ci['lo']:.4f}, {ci['hi']:.4f}]"
-    return _num(value)
+        return f"{value:.{digits}f} [{ci['lo']:.{digits}f}, {ci['hi']:.{digits}f}]"
+    return _num(value, digits)
 
 
 def delta_text(entry: dict) -> str:
